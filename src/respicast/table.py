@@ -49,9 +49,11 @@ class DailyTable:
         dates = self.frame["date"]
         if dates.dtype != pl.Date:
             raise TypeError(f"daily table 'date' must be pl.Date, got {dates.dtype}")
-        if dates.len() > 1 and not (dates.diff().drop_nulls() == pl.duration(days=1)).all():
-            gaps = dates.diff().drop_nulls().dt.total_days().ne(1).sum()
-            raise ValueError(f"daily table dates must be consecutive days; {gaps} gaps/duplicates")
+        steps = dates.diff().drop_nulls().dt.total_days()
+        if (steps != 1).any():
+            raise ValueError(
+                f"daily table dates must be consecutive days; {(steps != 1).sum()} gaps/duplicates"
+            )
 
     @property
     def feature_names(self) -> list[str]:

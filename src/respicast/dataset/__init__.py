@@ -1,0 +1,1 @@
+"""From the daily table to samples: targets, splits, windows and the LightningDataModule."""

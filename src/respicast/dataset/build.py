@@ -1,0 +1,117 @@
+"""Daily table → WindowSet over every origin, as strided views (no per-sample copies)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from respicast.dataset.targets import known_counts, peak_thresholds, trailing_mean
+from respicast.dataset.windows import WindowSet
+from respicast.table import DailyTable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-column mean/std fitted on the training rows only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> Scaler:
+        mean = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
+        std = np.nanstd(x, axis=0) if len(x) else np.ones(x.shape[1])
+        mean = np.nan_to_num(mean)
+        std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+        return cls(mean, std)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        # NaN left after harmonisation's fill becomes the training mean (0 after scaling)
+        return np.nan_to_num((x - self.mean) / self.std).astype(np.float32)
+
+
+def _matrix(table: DailyTable, names: list[str]) -> np.ndarray:
+    if not names:
+        return np.zeros((table.frame.height, 0))
+    return table.frame.select(names).cast(float).to_numpy()
+
+
+def build_windows(
+    table: DailyTable,
+    *,
+    lookback: int,
+    horizon: int,
+    train_end_day: int,
+    peak: dict,
+    use_history: bool = True,
+) -> tuple[WindowSet, dict]:
+    """Windows at every origin t with a full lookback (t = L-1 … T-1).
+
+    Origins near the end have NaN targets (unknown future); callers trim them for training.
+    `train_end_day` (exclusive row index) bounds what scalers and training-fitted thresholds see.
+    Returns the WindowSet and the fitted state (scalers) for reuse at forecast time.
+    """
+    n_days = table.frame.height
+    if lookback < 1 or horizon < 1:
+        raise ValueError(f"data.lookback={lookback} and data.horizon={horizon} must both be ≥ 1")
+    if lookback + horizon > n_days:
+        raise ValueError(
+            f"data.lookback={lookback} + data.horizon={horizon} exceeds the {n_days} days of data"
+        )
+    dates = table.frame["date"].to_numpy().astype("datetime64[D]")
+    counts = table.frame[table.target].cast(float).to_numpy()
+    latency = table.target_latency_days
+
+    past_cols = [c for c in table.columns if not c.known_future]
+    fut_cols = [c for c in table.columns if c.known_future]
+    masks = [c.mask for c in past_cols if c.mask]
+    past_names = [c.name for c in past_cols] + masks
+    past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
+    past_raw = _matrix(table, past_names)
+    fut_raw = _matrix(table, [c.name for c in fut_cols])
+    scalers = {"past": Scaler.fit(past_raw[:train_end_day]), "future": Scaler.fit(fut_raw[:train_end_day])}
+    past = scalers["past"].transform(past_raw)
+    future = scalers["future"].transform(fut_raw)
+
+    known = known_counts(counts, latency)
+    thr = peak_thresholds(counts, dates, latency=latency, train_end=train_end_day, **peak)
+    # level for level-relative inputs/outputs: trailing mean of the known counts (past only)
+    level = trailing_mean(known, window=int(peak.get("window_days", 365)), min_periods=min(lookback, 28))
+    expanding = np.nancumsum(np.nan_to_num(known)) / np.maximum(np.cumsum(~np.isnan(known)), 1)
+    level = np.where(np.isnan(level), expanding, level)
+    level = np.where(level > 0, level, 1.0)
+    history = known if use_history else np.full(n_days, np.nan)
+
+    # pad the end with H unknown days so the last origins exist (forecasting needs them)
+    pad = np.full(horizon, np.nan)
+    counts_p = np.concatenate([counts, pad])
+    future_p = np.concatenate([future, np.zeros((horizon, future.shape[1]), np.float32)])
+    origins_idx = np.arange(lookback - 1, n_days)
+    n = len(origins_idx)
+
+    y_count = sliding_window_view(counts_p[lookback:], horizon)[:n]
+    thr_o = thr[origins_idx]
+    with np.errstate(invalid="ignore"):
+        y_peak = np.where(
+            np.isnan(y_count) | np.isnan(thr_o)[:, None], np.nan, (y_count > thr_o[:, None]).astype(float)
+        )
+    ws = WindowSet(
+        origins=dates[origins_idx],
+        history=sliding_window_view(history, lookback)[:n],
+        past=sliding_window_view(past, lookback, axis=0)[:n].transpose(0, 2, 1),
+        future=sliding_window_view(future_p[lookback:], horizon, axis=0)[:n].transpose(0, 2, 1),
+        level=level[origins_idx],
+        threshold=thr_o,
+        y_count=y_count,
+        y_peak=y_peak,
+        past_names=past_names,
+        future_names=[c.name for c in fut_cols],
+        past_groups=past_groups,
+        future_groups=[c.group for c in fut_cols],
+    )
+    return ws, scalers

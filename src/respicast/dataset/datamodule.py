@@ -1,0 +1,182 @@
+"""LightningDataModule: daily table → windows → train/val/test loaders.
+
+Everything fitted (scalers, training-period thresholds) sees the training part only. The same
+object hands WindowSets to the baselines, so deep models and baselines share one data path.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import lightning.pytorch as pl_
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from respicast.dataset.build import build_windows
+from respicast.dataset.splits import Split, holdout_split
+from respicast.dataset.windows import WindowSet
+from respicast.table import GROUPS, DailyTable
+
+log = logging.getLogger(__name__)
+
+
+class WindowDataset(Dataset):
+    """One sample per origin; each item copies only its own window out of the strided views."""
+
+    def __init__(self, ws: WindowSet):
+        self.ws = ws
+
+    def __len__(self) -> int:
+        return len(self.ws)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        ws = self.ws
+
+        def copy(a) -> torch.Tensor:  # views are read-only: copy just this window
+            return torch.tensor(np.array(a, dtype=np.float32))
+
+        return {
+            "history": copy(ws.history[i]),
+            "past": copy(ws.past[i]),
+            "future": copy(ws.future[i]),
+            "level": copy(ws.level[i]),
+            "y_count": copy(ws.y_count[i]),
+            "y_peak": copy(ws.y_peak[i]),
+        }
+
+
+class EpochSeededSampler(Sampler[int]):
+    """Shuffles with seed + epoch, so a run resumed at epoch e replays epoch e's order exactly.
+    Lightning calls set_epoch on any sampler that has it."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(np.random.default_rng(self.seed + self.epoch).permutation(self.n).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+@dataclass(frozen=True)
+class Dims:
+    """What a model needs to know about its inputs."""
+
+    lookback: int
+    horizon: int
+    n_past: int
+    n_future: int
+    has_history: bool
+
+
+def _origin_split(cfg: DictConfig, origins: np.ndarray, embargo: int) -> Split:
+    s = cfg.get("split", {}) or {}
+    return holdout_split(
+        origins,
+        embargo=embargo,
+        val_fraction=s.get("val_fraction", 0.15),
+        test_fraction=s.get("test_fraction", 0.2),
+        val_start=s.get("val_start"),
+        test_start=s.get("test_start"),
+    )
+
+
+class WindowDataModule(pl_.LightningDataModule):
+    def __init__(self, cfg: DictConfig | dict, table: DailyTable | None = None, seed: int = 0):
+        super().__init__()
+        self.cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+        self._table = table
+        self.seed = seed
+        self.windows: WindowSet | None = None
+        self.split: Split | None = None
+        self.groups = list(self.cfg.get("groups") or GROUPS)
+
+    # -- building -------------------------------------------------------------------------------
+    @property
+    def table(self) -> DailyTable:
+        if self._table is None:
+            from respicast.harmonize import build_daily_table
+
+            self._table = build_daily_table(self.cfg)
+        return self._table
+
+    def setup(self, stage: str | None = None, split: Split | None = None) -> None:
+        if self.windows is not None and split is None:
+            return
+        cfg = self.cfg
+        lookback, horizon = int(cfg.lookback), int(cfg.horizon)
+        if horizon < 1:
+            raise ValueError(f"data.horizon={horizon}: forecast at least 1 day ahead")
+        table = self.table.select_groups(self.groups)
+        n_days = table.frame.height
+        if lookback + horizon >= n_days:
+            raise ValueError(
+                f"data.lookback={lookback} + data.horizon={horizon} leaves no origin in the "
+                f"{n_days} days of data {table.meta.get('name', '')}"
+            )
+        dates = table.frame["date"].to_numpy().astype("datetime64[D]")
+        # origins with a full lookback and all H targets observed
+        labelled = dates[lookback - 1 : n_days - horizon]
+        embargo = int((cfg.get("split") or {}).get("embargo") or lookback + horizon)
+        if embargo < lookback + horizon:
+            raise ValueError(f"data.split.embargo={embargo} must be ≥ lookback + horizon = {lookback + horizon}")
+        self.split = split or _origin_split(cfg, labelled, embargo)
+        train_end_day = (lookback - 1) + self.split.train.stop + horizon  # exclusive row index
+        peak = OmegaConf.to_container(cfg.peak, resolve=True) if cfg.get("peak") else {}
+        self.windows, self.scalers = build_windows(
+            table,
+            lookback=lookback,
+            horizon=horizon,
+            train_end_day=train_end_day,
+            peak=peak,
+            use_history="history" in self.groups,
+        )
+        self.table_used = table
+        log.info("split: %s", self.split.describe(labelled))
+
+    # -- parts ----------------------------------------------------------------------------------
+    def part(self, name: str) -> WindowSet:
+        s = getattr(self.split, name)
+        return self.windows.slice(s.start, s.stop)
+
+    @property
+    def dims(self) -> Dims:
+        ws = self.windows
+        return Dims(
+            lookback=ws.lookback,
+            horizon=ws.horizon,
+            n_past=ws.past.shape[2],
+            n_future=ws.future.shape[2],
+            has_history="history" in self.groups,
+        )
+
+    def reference_prob(self) -> dict[int, float]:
+        """Climatological peak frequency per horizon in the training part (for Brier skill)."""
+        y = self.part("train").y_peak
+        return {h + 1: float(np.nanmean(y[:, h])) for h in range(y.shape[1])}
+
+    # -- loaders --------------------------------------------------------------------------------
+    def _loader(self, name: str, shuffle: bool) -> DataLoader:
+        ds = WindowDataset(self.part(name))
+        return DataLoader(
+            ds,
+            batch_size=int(self.cfg.get("batch_size", 64)),
+            sampler=EpochSeededSampler(len(ds), self.seed) if shuffle else None,
+            num_workers=int(self.cfg.get("num_workers", 0)),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,132 @@
+"""One LightningModule wraps any sequence encoder with a multi-horizon head.
+
+Inputs are level-relative: the history is divided by its trailing level at the origin, and the
+expected count is level × exp(head), so a series whose level drifts over the years does not push
+the net out of its training range. Outputs per horizon: expected count (Poisson or negative-binomial
+likelihood) and a peak logit; loss = count NLL + weight × BCE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torchmetrics.classification import BinaryAUROC
+from torchmetrics.regression import MeanAbsoluteError
+
+from respicast.dataset.datamodule import Dims
+
+LIKELIHOODS = ("poisson", "negbin")
+
+
+def count_nll(y: torch.Tensor, mu: torch.Tensor, log_k: torch.Tensor | None) -> torch.Tensor:
+    """Negative log-likelihood per element (constant terms kept so values are comparable)."""
+    if log_k is None:
+        return mu - y * torch.log(mu) + torch.lgamma(y + 1)
+    k = torch.exp(log_k)
+    return -(
+        torch.lgamma(y + k) - torch.lgamma(k) - torch.lgamma(y + 1)
+        + k * torch.log(k / (k + mu)) + y * torch.log(mu / (k + mu))
+    )
+
+
+class ForecastModule(pl.LightningModule):
+    def __init__(
+        self,
+        net: Callable[..., nn.Module],
+        dims: Dims,
+        optimizer: Callable,
+        scheduler: Callable | None = None,
+        likelihood: str = "negbin",
+        peak_loss_weight: float = 1.0,
+        peak_pos_weight: float = 4.0,
+        head_hidden: int = 64,
+        name: str = "deep",
+    ):
+        super().__init__()
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
+        self.save_hyperparameters(logger=False, ignore=["net"])
+        self.name = name
+        self.dims = dims
+        # channels: level-relative history, history-known mask, past covariates
+        self.net = net(in_channels=2 + dims.n_past, lookback=dims.lookback)
+        if dims.n_future and not getattr(self.net, "uses_future", False):
+            raise ValueError(f"model {name}: the net takes no known-future covariates but the data has {dims.n_future}")
+        h = dims.horizon
+        self.head = nn.Sequential(
+            nn.Linear(self.net.out_dim + h * dims.n_future, head_hidden), nn.ReLU(), nn.Linear(head_hidden, 2 * h)
+        )
+        self.log_k = nn.Parameter(torch.full((h,), 2.0)) if likelihood == "negbin" else None
+        self.val_auroc = nn.ModuleList([BinaryAUROC() for _ in range(h)])
+        self.val_mae = MeanAbsoluteError()
+
+    # -- forward --------------------------------------------------------------------------------
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Expected counts (B, H) and peak logits (B, H)."""
+        level = batch["level"].clamp_min(1e-3)
+        hist = batch["history"] / level[:, None]
+        known = torch.isfinite(hist)
+        x = torch.cat([torch.nan_to_num(hist, 0.0)[..., None], known.float()[..., None], batch["past"]], dim=-1)
+        z = torch.cat([self.net(x), batch["future"].flatten(1)], dim=1)
+        out = self.head(z).view(-1, self.dims.horizon, 2)
+        mu = level[:, None] * torch.exp(out[..., 0].clamp(-8, 8))
+        return mu, out[..., 1]
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logit = self(batch)
+        y, peak = batch["y_count"], batch["y_peak"]
+        seen, labelled = torch.isfinite(y), torch.isfinite(peak)
+        log_k = None if self.log_k is None else self.log_k.expand_as(mu)[seen]
+        # NLL per unit of level keeps the loss scale independent of the series' size
+        nll = count_nll(y[seen], mu[seen], log_k) / batch["level"].mean().clamp_min(1.0)
+        bce = nn.functional.binary_cross_entropy_with_logits(
+            logit[labelled], peak[labelled],
+            pos_weight=torch.tensor(self.hparams.peak_pos_weight, device=logit.device),
+        )
+        loss = nll.mean() + self.hparams.peak_loss_weight * (bce if labelled.any() else 0.0)
+        return loss, mu, logit
+
+    # -- steps ----------------------------------------------------------------------------------
+    def training_step(self, batch, batch_idx):
+        loss, _, _ = self._loss(batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch["level"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss, mu, logit = self._loss(batch)
+        self.log("val/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch["level"]))
+        peak = batch["y_peak"]
+        for h, metric in enumerate(self.val_auroc):
+            ok = torch.isfinite(peak[:, h])
+            metric.update(torch.sigmoid(logit[ok, h]), peak[ok, h].long())
+        seen = torch.isfinite(batch["y_count"])
+        self.val_mae.update(mu[seen], batch["y_count"][seen])
+
+    def on_validation_epoch_end(self) -> None:
+        for h, metric in enumerate(self.val_auroc, start=1):
+            # AUROC is undefined while a horizon has seen only one class (sanity check, tiny splits)
+            if metric.target and len(torch.unique(torch.cat(metric.target))) == 2:
+                self.log(f"val/auroc_h{h}", metric.compute(), prog_bar=h == 1)
+            metric.reset()
+        self.log("val/mae", self.val_mae.compute())
+        self.val_mae.reset()
+
+    def predict_step(self, batch, batch_idx):
+        mu, logit = self(batch)
+        return {"predicted": mu, "peak_prob": torch.sigmoid(logit)}
+
+    @property
+    def dispersion(self) -> torch.Tensor | None:
+        return None if self.log_k is None else torch.exp(self.log_k.detach())
+
+    def configure_optimizers(self):
+        opt = self.hparams.optimizer(params=self.parameters())
+        if self.hparams.scheduler is None:
+            return opt
+        return {
+            "optimizer": opt,
+            "lr_scheduler": {"scheduler": self.hparams.scheduler(optimizer=opt), "monitor": "val/loss"},
+        }

@@ -1,0 +1,1 @@
+"""Glue for the Hydra apps: instantiating named loggers/callbacks, run files, printing."""
