@@ -1,0 +1,237 @@
+"""build_daily_table: data config -> DailyTable (sources -> daily, spatial, as-of, fill, calendar)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import polars as pl
+
+from respicast.harmonize import cache
+from respicast.harmonize.asof import align
+from respicast.harmonize.calendar import calendar_frame
+from respicast.harmonize.fill import fill_missing
+from respicast.harmonize.spatial import Area, combine_sites, load_zones, make_area, site_weights
+from respicast.harmonize.target import hospital_target, source_target
+from respicast.harmonize.temporal import to_periods
+from respicast.sources.registry import read_source, resolve_files
+from respicast.table import Column, DailyTable
+
+log = logging.getLogger(__name__)
+TARGET = "admissions"
+
+
+def _as_dict(cfg) -> dict:
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(cfg, DictConfig):
+            return OmegaConf.to_container(cfg, resolve=True)
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    return dict(cfg)
+
+
+def column_name(source: str, variable: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", f"{source}_{variable}".lower()).strip("_")
+
+
+def _world_dir(cfg: dict) -> str | None:
+    world = cfg.get("world") or {}
+    if not world.get("dir"):
+        return None
+    if not Path(world["dir"]).exists():
+        from respicast.world import ensure_world  # lazy: only simulated data needs the simulator
+
+        ensure_world(world["dir"], world.get("config"))
+    return str(world["dir"])
+
+
+def _zones(cfg: dict, world_dir: str | None):
+    path = (cfg.get("spatial") or {}).get("zones_csv") or (
+        str(Path(world_dir) / "zones.csv") if world_dir else None
+    )
+    return (load_zones(path), path) if path else (None, None)
+
+
+def _input_files(cfg: dict, world_dir: str | None, zones_path: str | None) -> list[str]:
+    files = [
+        str(f)
+        for name, e in (cfg.get("sources") or {}).items()
+        for f in resolve_files(name, e, world_dir)
+    ]
+    tgt = cfg.get("target") or {}
+    if tgt.get("source", "hospital") == "hospital" and world_dir:
+        files.append(tgt.get("db") or str(Path(world_dir) / "hospital" / "stays.duckdb"))
+    return files + ([zones_path] if zones_path else [])
+
+
+def build_daily_table(data_cfg) -> DailyTable:
+    """Harmonise the configured sources into the daily table of one area (see module docs)."""
+    cfg = _as_dict(data_cfg)
+    name = str(cfg.get("name", "data"))
+    world_dir = _world_dir(cfg)
+    zones, zones_path = _zones(cfg, world_dir)
+    key = cache.cache_key(_input_files(cfg, world_dir, zones_path), cfg)
+    cache_dir = cfg.get("cache_dir")
+    if cache_dir:
+        hit = cache.load(cache_dir, name, key)
+        if hit is not None:
+            return hit
+    table = _build(cfg, name, world_dir, zones)
+    if cache_dir:
+        path = cache.save(table, cache_dir, name, key)
+        table.meta["cache"] = {"path": str(path), "reused": False}
+    return table
+
+
+def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
+    tz = cfg.get("timezone", "Europe/Paris")
+    spatial = cfg.get("spatial") or {}
+    area = make_area(spatial.get("level", "city"), spatial.get("zone"), zones)
+    zone = spatial.get("zone") if spatial.get("level") == "zone" else None
+    tgt = dict(cfg.get("target") or {"source": "hospital"})
+    sources = cfg.get("sources") or {}
+    tgt_source = tgt.get("source", "hospital")
+    if tgt_source != "hospital" and tgt_source not in sources:
+        raise ValueError(
+            f"data.target.source={tgt_source!r} is neither 'hospital' nor a key of data.sources {sorted(sources)}"
+        )
+
+    read = {}
+    target = None
+    for src_name, entry in sources.items():
+        frame, meta = read_source(src_name, entry, tz, world_dir)
+        if src_name == tgt_source:
+            column = tgt.get("column")
+            if not column:
+                raise ValueError(
+                    f"data.target.column is required when the target comes from source {src_name!r}"
+                )
+            target = source_target(frame, column, src_name, tz)
+            frame = frame.filter(pl.col("variable") != column)
+        read[src_name] = (frame, meta, dict(entry.get("options") or {}))
+    if target is None:
+        target = hospital_target(tgt, world_dir, zone)
+    target_name = tgt.get("name") or (tgt.get("column") if tgt_source != "hospital" else TARGET)
+    dates = target["date"]
+    table = pl.DataFrame({"date": dates, target_name: target["count"]})
+
+    columns, meta_sources = [], {}
+    for src_name, (frame, meta, options) in read.items():
+        cols, info = _source_columns(
+            src_name,
+            frame,
+            meta,
+            options,
+            area,
+            spatial,
+            dates,
+            tz,
+            cfg.get("weekly_to_daily", "step"),
+        )
+        for col, values in cols:
+            table = table.with_columns(values.alias(col.name))
+            columns.append(col)
+        meta_sources[src_name] = info
+
+    cal_cfg = cfg.get("calendar") or {}
+    cal = calendar_frame(dates, cal_cfg.get("country", "FR"), cal_cfg.get("school_zone", "C"))
+    table = table.join(cal, on="date", how="left", maintain_order="left")
+    columns += [
+        Column(c, "calendar", known_future=True, source="calendar")
+        for c in cal.columns
+        if c != "date"
+    ]
+
+    fill = cfg.get("fill") or {}
+    filled_cols = [c.name for c in columns if c.group != "calendar"]
+    table, filled, unfilled = fill_missing(
+        table,
+        filled_cols,
+        fill.get("method", "locf_then_seasonal"),
+        int(fill.get("max_locf_days", 3)),
+    )
+    columns = [
+        Column(
+            c.name,
+            c.group,
+            c.known_future,
+            c.unit,
+            c.source,
+            f"{c.name}_filled" if c.name in filled_cols else None,
+        )
+        for c in columns
+    ]
+    n = table.height
+    meta = {
+        "name": name,
+        "timezone": tz,
+        "period": [str(dates.min()), str(dates.max())],
+        "sources": meta_sources,
+        "target": {
+            "source": tgt_source,
+            "column": target_name,
+            "missing_days": int(target["count"].null_count()),
+        },
+        "fill_counts": filled,
+        "unfilled_counts": unfilled,
+        "missing_fraction": {c: float(table[f"{c}_filled"].sum()) / n for c in filled_cols},
+        "world_dir": world_dir,
+        "area": area.name,
+    }
+    return DailyTable(
+        table,
+        target_name,
+        columns,
+        area=area.name,
+        target_latency_days=int(tgt.get("latency_days", 1)),
+        meta=meta,
+    )
+
+
+def _source_columns(
+    src_name, frame, meta, options, area: Area, spatial: dict, dates, tz, weekly_to_daily
+):
+    periods = to_periods(frame, meta, tz, options)
+    resolution = "1d" if meta.resolution.endswith("h") else meta.resolution
+    present = set(frame["site"].unique().to_list())
+    weights = site_weights(
+        {s: meta.sites[s] for s in present},
+        area,
+        spatial.get("method", "idw"),
+        src_name,
+        spatial.get("site_type"),
+    )
+    combined = combine_sites(periods, weights)
+    out = []
+    for variable in sorted(combined["variable"].unique().to_list()):
+        series = combined.filter(pl.col("variable") == variable)
+        values = align(series, dates, resolution, meta.latency, tz, weekly_to_daily)
+        base = variable if variable in meta.groups else variable.rsplit("_", 1)[0]
+        out.append(
+            (
+                Column(
+                    column_name(src_name, variable),
+                    meta.groups[base],
+                    unit=meta.units.get(base, ""),
+                    source=src_name,
+                ),
+                values,
+            )
+        )
+    info = {
+        "kind": meta.kind,
+        "files": meta.files,
+        "resolution": meta.resolution,
+        "period": [str(frame["time"].min()), str(frame["time"].max())],
+        "rows": frame.height,
+        "sites": {
+            s: [meta.sites[s].lat, meta.sites[s].lon, meta.sites[s].type] for s in sorted(present)
+        },
+        "weights": weights,
+        "latency": {"days": meta.latency.days, "hour": meta.latency.hour},
+        "repairs": meta.repairs,
+    }
+    return out, info

@@ -1,0 +1,90 @@
+"""The target column: daily counts for the area, from the hospital extraction or a source column."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+
+def counts_to_target(
+    counts: pl.DataFrame,
+    outcomes: list[str] | None,
+    age_bands: list[str] | None,
+    zone: str | None,
+    where: str,
+) -> pl.DataFrame:
+    """Hospital counts (date, zone, outcome, age_band, count) -> (date, count) summed over the
+    selection; days without any admission inside the period are true zeros (logged)."""
+    need = ["date", "zone", "outcome", "age_band", "count"]
+    missing = [c for c in need if c not in counts.columns]
+    if missing:
+        raise ValueError(f"{where}: counts lack column(s) {missing}")
+    if counts.height == 0:
+        raise ValueError(f"{where}: no admissions at all")
+    sel = counts
+    if outcomes:
+        sel = sel.filter(pl.col("outcome").is_in(list(outcomes)))
+    if age_bands:
+        sel = sel.filter(pl.col("age_band").is_in(list(age_bands)))
+    if zone is not None:
+        sel = sel.filter(pl.col("zone") == str(zone))
+    if sel.height == 0:
+        raise ValueError(
+            f"{where}: no admissions for outcomes={outcomes} age_bands={age_bands} zone={zone}"
+        )
+    daily = sel.group_by("date").agg(pl.col("count").sum().cast(pl.Float64))
+    # the period is that of the whole extraction, so zero-days at its edges count too
+    lo, hi = counts["date"].min(), counts["date"].max()
+    grid = pl.DataFrame({"date": pl.date_range(lo, hi, "1d", eager=True)})
+    out = grid.join(daily, on="date", how="left")
+    zeros = out["count"].null_count()
+    if zeros:
+        log.info("%s: %d day(s) without admissions set to 0", where, zeros)
+    return out.with_columns(pl.col("count").fill_null(0.0))
+
+
+def hospital_target(cfg: dict, world_dir: str | None, zone: str | None) -> pl.DataFrame:
+    from respicast.hospital import daily_counts  # lazy: SQL stack only when needed
+
+    db = cfg.get("db") or (
+        str(Path(world_dir) / "hospital" / "stays.duckdb") if world_dir else None
+    )
+    zones_csv = cfg.get("zones_csv") or (str(Path(world_dir) / "zones.csv") if world_dir else None)
+    if db is None or zones_csv is None:
+        raise ValueError(
+            "data.target: source hospital needs data.world.dir or target.db and target.zones_csv"
+        )
+    start = date.fromisoformat(str(cfg["start"])) if cfg.get("start") else None
+    end = date.fromisoformat(str(cfg["end"])) if cfg.get("end") else None
+    counts = daily_counts(db, zones_csv, start, end)
+    return counts_to_target(
+        counts, cfg.get("outcomes"), cfg.get("age_bands"), zone, f"hospital {db}"
+    )
+
+
+def source_target(frame: pl.DataFrame, column: str, source: str, tz: str) -> pl.DataFrame:
+    """A daily count column of a source frame -> (date, count), summed over its sites."""
+    part = frame.filter(pl.col("variable") == column)
+    if part.height == 0:
+        raise ValueError(
+            f"data.target.column={column!r} not in source {source!r}; variables {frame['variable'].unique().to_list()}"
+        )
+    day = pl.col("time").dt.convert_time_zone(tz).dt.date()
+    daily = part.group_by(day.alias("date")).agg(
+        count=pl.when(pl.col("value").is_not_null().all()).then(pl.col("value").sum())
+    )
+    grid = pl.DataFrame(
+        {"date": pl.date_range(daily["date"].min(), daily["date"].max(), "1d", eager=True)}
+    )
+    out = grid.join(daily, on="date", how="left")
+    n_missing = out["count"].null_count()
+    if n_missing:
+        log.warning(
+            "target %s.%s: %d day(s) missing, kept as missing (not zero)", source, column, n_missing
+        )
+    return out

@@ -1,0 +1,194 @@
+"""The source frame (architecture doc §2) and its metadata, plus the checks every reader shares.
+
+Readers only parse their format into a raw long frame (time, site, variable, value, unit,
+quality, line); `finalize` turns it into the contract: canonical units, implausible values marked
+invalid, duplicated timestamps removed, and `published` computed from the source's latency.
+Every repair is logged with its count; anything that cannot be repaired raises naming the file
+and line.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from respicast.sources.units import canonical, implausible
+from respicast.table import GROUPS
+
+log = logging.getLogger(__name__)
+
+UTC_US = pl.Datetime("us", "UTC")
+SOURCE_SCHEMA: dict[str, pl.DataType] = {
+    "time": UTC_US,
+    "site": pl.Utf8(),
+    "variable": pl.Utf8(),
+    "value": pl.Float64(),
+    "unit": pl.Utf8(),
+    "quality": pl.Utf8(),
+    "published": UTC_US,
+}
+QUALITIES = ("valid", "invalid", "missing")
+RESOLUTIONS = ("1h", "3h", "1d", "1w", "1mo")
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    lat: float | None = None
+    lon: float | None = None
+    type: str = ""  # e.g. 'urbaine/fond', 'trafic', 'synop', 'pollen'
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A value becomes known at `hour`:00 local time, `days` days after the last day of its period.
+
+    E.g. hourly air quality validated next day: days=1; Sentinelles week W (Mon-Sun) out on the
+    Wednesday after: days=3; hospital counts next morning: days=1, hour=8.
+    """
+
+    days: int = 1
+    hour: int = 0
+
+    @classmethod
+    def from_cfg(cls, cfg: dict | None, where: str) -> Latency:
+        cfg = dict(cfg or {})
+        unknown = set(cfg) - {"days", "hour"}
+        if unknown:
+            raise ValueError(f"{where}.latency: unknown keys {sorted(unknown)} (use days, hour)")
+        lat = cls(int(cfg.get("days", 1)), int(cfg.get("hour", 0)))
+        if lat.days < 0 or not 0 <= lat.hour <= 23:
+            raise ValueError(f"{where}.latency: days must be >= 0 and hour in 0..23, got {cfg}")
+        return lat
+
+    def published(self, last_day: pl.Expr, tz: str) -> pl.Expr:
+        """UTC instant of publication for a period whose last local day is `last_day` (pl.Date)."""
+        day = last_day + pl.duration(days=self.days)
+        local = day.cast(pl.Datetime("us")) + pl.duration(hours=self.hour)
+        return local.dt.replace_time_zone(
+            tz, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
+
+
+def period_last_day(resolution: str, tz: str) -> pl.Expr:
+    """Local date of the last instant of each period starting at `time`."""
+    if resolution == "1d":
+        return pl.col("time").dt.convert_time_zone(tz).dt.date()
+    if resolution == "1w":
+        return pl.col("time").dt.convert_time_zone(tz).dt.date() + pl.duration(days=6)
+    if resolution == "1mo":
+        return pl.col("time").dt.convert_time_zone(tz).dt.date().dt.month_end()
+    hours = int(resolution.removesuffix("h"))
+    end = pl.col("time") + pl.duration(hours=hours) - pl.duration(microseconds=1)
+    return end.dt.convert_time_zone(tz).dt.date()
+
+
+@dataclass
+class SourceMeta:
+    name: str
+    kind: str
+    resolution: str  # one of RESOLUTIONS
+    latency: Latency
+    sites: dict[str, Site] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)  # variable -> canonical unit
+    groups: dict[str, str] = field(default_factory=dict)  # variable -> daily-table group
+    files: list[str] = field(default_factory=list)
+    repairs: dict[str, int] = field(default_factory=dict)  # what finalize repaired, with counts
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise ValueError(
+                f"source {self.name!r}: resolution {self.resolution!r} not in {RESOLUTIONS}"
+            )
+        for var, group in self.groups.items():
+            if group not in GROUPS:
+                raise ValueError(
+                    f"source {self.name!r}: variable {var!r} has unknown group {group!r}; known: {GROUPS}"
+                )
+
+
+def local_midnight_utc(date_col: pl.Expr, tz: str) -> pl.Expr:
+    """UTC instant of local midnight starting the given date (pl.Date) in `tz`."""
+    return (
+        date_col.cast(pl.Datetime("us"))
+        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+
+
+def require_columns(columns: list[str], needed: list[str], file: str) -> None:
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise ValueError(f"{file}: missing column(s) {missing}; found {columns}")
+
+
+def finalize(raw: pl.DataFrame, meta: SourceMeta, tz: str, file: str) -> pl.DataFrame:
+    """Raw long frame (+ `line`) -> source frame; logs and records every repair in meta.repairs."""
+    if raw.height == 0:
+        raise ValueError(f"{file}: no data rows (source {meta.name!r})")
+    # canonical units, one conversion per distinct unit
+    frames = []
+    for (unit,), part in raw.group_by(["unit"], maintain_order=True):
+        if unit is None:
+            raise ValueError(f"{file}:{part['line'][0]}: empty unit")
+        canon, scale, offset = canonical(unit, f"{file}:{part['line'][0]}")
+        frames.append(part.with_columns(value=pl.col("value") * scale + offset, unit=pl.lit(canon)))
+    df = pl.concat(frames).with_columns(
+        quality=pl.when(pl.col("value").is_null())
+        .then(pl.lit("missing"))
+        .otherwise(pl.col("quality"))
+    )
+    bad_quality = df.filter(~pl.col("quality").is_in(QUALITIES))
+    if bad_quality.height:
+        raise ValueError(
+            f"{file}:{bad_quality['line'][0]}: quality {bad_quality['quality'][0]!r} not in {QUALITIES}"
+        )
+
+    impossible = implausible()
+    n_bad = df.select((impossible & (pl.col("quality") == "valid")).sum()).item()
+    if n_bad:
+        first = df.filter(impossible).row(0, named=True)
+        log.warning(
+            "%s: %d implausible value(s) set invalid (first: line %s, %s=%s %s)",
+            file,
+            n_bad,
+            first["line"],
+            first["variable"],
+            first["value"],
+            first["unit"],
+        )
+        meta.repairs["implausible_set_invalid"] = (
+            meta.repairs.get("implausible_set_invalid", 0) + n_bad
+        )
+        df = df.with_columns(
+            quality=pl.when(impossible).then(pl.lit("invalid")).otherwise("quality")
+        )
+    # invalid values never reach harmonisation as numbers
+    df = df.with_columns(value=pl.when(pl.col("quality") == "valid").then("value"))
+
+    # duplicated timestamps: prefer a valid row, then the first in the file
+    df = df.sort(["time", "site", "variable", pl.col("quality") != "valid", "line"])
+    dup = df.select(pl.struct("time", "site", "variable").is_duplicated()).to_series()
+    if dup.any():
+        n_dup = df.height - df.select(pl.struct("time", "site", "variable").n_unique()).item()
+        dropped = df.filter(~pl.struct("time", "site", "variable").is_first_distinct())
+        log.warning(
+            "%s: %d duplicated (time, site, variable) row(s) dropped, first at line %s",
+            file,
+            n_dup,
+            dropped["line"].min(),
+        )
+        meta.repairs["duplicates_dropped"] = meta.repairs.get("duplicates_dropped", 0) + n_dup
+        df = df.unique(["time", "site", "variable"], keep="first", maintain_order=True)
+
+    meta.units.update(dict(df.select("variable", "unit").unique().iter_rows()))
+    out = df.with_columns(
+        published=meta.latency.published(period_last_day(meta.resolution, tz), tz)
+    )
+    return out.select(list(SOURCE_SCHEMA)).cast(SOURCE_SCHEMA)
+
+
+def empty_source_frame() -> pl.DataFrame:
+    return pl.DataFrame(schema=SOURCE_SCHEMA)

@@ -1,0 +1,70 @@
+"""Réseau Sentinelles weekly incidence export (sentiweb.fr).
+
+Layout: a first line `# {json}` describing the export, then
+`week,indicator,inc,inc_low,inc_up,inc100,inc100_low,inc100_up,geo_insee,geo_name`,
+`week` = ISO year and week YYYYWW; one row per week and region. Period = the ISO week (Mon-Sun).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from respicast.sources.csvtext import melt_values, parse_numbers, read_text_table
+from respicast.sources.frame import Site, SourceMeta, local_midnight_utc, require_columns
+
+UNITS = {
+    "inc": "cases",
+    "inc_low": "cases",
+    "inc_up": "cases",
+    "inc100": "per100k",
+    "inc100_low": "per100k",
+    "inc100_up": "per100k",
+}
+
+
+def iso_week_monday(year: pl.Expr, week: pl.Expr) -> pl.Expr:
+    """Monday of ISO week `week` of ISO year `year` (week 1 holds 4 January)."""
+    jan4 = pl.date(year, 1, 4)
+    return jan4 - pl.duration(days=jan4.dt.weekday() - 1) + pl.duration(weeks=week - 1)
+
+
+def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.DataFrame:
+    geo = options.get("geo")  # e.g. "73" (Midi-Pyrénées); None keeps all regions
+    variables = list(options.get("variables", ["inc100"]))
+    parts = []
+    for path in files:
+        first = path.open(encoding="utf8", errors="replace").readline()
+        skip = 1 if first.startswith("#") else 0
+        df = read_text_table(path, ",", skip_lines=skip)
+        require_columns(df.columns, ["week", "geo_insee", *variables], str(path))
+        if geo is not None:
+            df = df.filter(pl.col("geo_insee").str.strip_chars() == str(geo))
+            if df.height == 0:
+                raise ValueError(f"{path}: no rows for geo_insee={geo!r}")
+        week = df["week"].str.strip_chars()
+        bad = df.filter(~week.str.contains(r"^\d{6}$"))
+        if bad.height:
+            raise ValueError(f"{path}:{bad['line'][0]}: week {bad['week'][0]!r} is not YYYYWW")
+        wk = week.cast(pl.Int32)
+        df = df.with_columns(year=wk // 100, wnum=wk % 100)
+        bad = df.filter((pl.col("wnum") < 1) | (pl.col("wnum") > 53))
+        if bad.height:
+            raise ValueError(
+                f"{path}:{bad['line'][0]}: week number out of 1..53 in {bad['week'][0]!r}"
+            )
+        df = parse_numbers(df, variables, path).with_columns(
+            time=local_midnight_utc(iso_week_monday(pl.col("year"), pl.col("wnum")), tz),
+            site=pl.col("geo_insee").str.strip_chars(),
+        )
+        for s in df.select("site", "geo_name").unique().iter_rows():
+            meta.sites[s[0]] = Site(s[0], type=f"region:{s[1]}")
+        long = melt_values(df, ["time", "site"], variables)
+        parts.append(
+            long.with_columns(
+                unit=pl.col("variable").replace_strict(UNITS, default="cases"),
+                quality=pl.lit("valid"),
+            )
+        )
+    return pl.concat(parts)

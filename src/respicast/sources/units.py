@@ -1,0 +1,73 @@
+"""Units the readers accept, their canonical form, and the range a real value can take.
+
+Readers convert every value to the canonical unit so harmonisation never mixes scales; a value
+outside the plausible range is a sensor or transcription fault, not weather (e.g. 60 °C).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# alias -> (canonical unit, scale, offset): canonical = value * scale + offset
+UNIT_ALIASES: dict[str, tuple[str, float, float]] = {
+    "ug.m-3": ("ug/m3", 1.0, 0.0),
+    "ug/m3": ("ug/m3", 1.0, 0.0),
+    "µg/m3": ("ug/m3", 1.0, 0.0),
+    "µg/m³": ("ug/m3", 1.0, 0.0),
+    "degC": ("degC", 1.0, 0.0),
+    "C": ("degC", 1.0, 0.0),
+    "K": ("degC", 1.0, -273.15),
+    "degF": ("degC", 5.0 / 9.0, -32.0 * 5.0 / 9.0),
+    "F": ("degC", 5.0 / 9.0, -32.0 * 5.0 / 9.0),
+    "%": ("%", 1.0, 0.0),
+    "Pa": ("hPa", 0.01, 0.0),
+    "hPa": ("hPa", 1.0, 0.0),
+    "m/s": ("m/s", 1.0, 0.0),
+    "mm": ("mm", 1.0, 0.0),
+    "grains/m3": ("grains/m3", 1.0, 0.0),
+    "count": ("count", 1.0, 0.0),
+    "per100k": ("per100k", 1.0, 0.0),
+    "cases": ("cases", 1.0, 0.0),
+    "rate": ("rate", 1.0, 0.0),
+    # pre-transformed regressors (e.g. a scaled NO2 maximum): no physical range
+    "scaled": ("scaled", 1.0, 0.0),
+    "1": ("1", 1.0, 0.0),
+}
+
+# canonical unit -> (lowest, highest) plausible value; None = unbounded on that side
+PLAUSIBLE: dict[str, tuple[float | None, float | None]] = {
+    "ug/m3": (0.0, 5000.0),
+    "degC": (-60.0, 50.0),
+    "%": (0.0, 100.0),
+    "hPa": (850.0, 1100.0),
+    "m/s": (0.0, 75.0),
+    "mm": (0.0, 500.0),
+    "grains/m3": (0.0, 100000.0),
+    "count": (0.0, None),
+    "per100k": (0.0, 100000.0),
+    "cases": (0.0, None),
+    "rate": (0.0, None),
+    "scaled": (None, None),
+    "1": (None, None),
+}
+
+
+def canonical(unit: str, where: str) -> tuple[str, float, float]:
+    """(canonical unit, scale, offset) of `unit`; `where` names the file/key for the error."""
+    try:
+        return UNIT_ALIASES[unit]
+    except KeyError:
+        raise ValueError(f"{where}: unknown unit {unit!r}; known: {sorted(UNIT_ALIASES)}") from None
+
+
+def implausible(unit_col: str = "unit", value_col: str = "value") -> pl.Expr:
+    """True where the (canonical-unit) value lies outside its unit's plausible range."""
+    expr = pl.lit(False)
+    for unit, (lo, hi) in PLAUSIBLE.items():
+        bad = pl.lit(False)
+        if lo is not None:
+            bad = bad | (pl.col(value_col) < lo)
+        if hi is not None:
+            bad = bad | (pl.col(value_col) > hi)
+        expr = pl.when(pl.col(unit_col) == unit).then(bad).otherwise(expr)
+    return expr.fill_null(False)
