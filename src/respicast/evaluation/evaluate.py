@@ -1,0 +1,361 @@
+"""evaluate_predictions: calibrate on val, choose thresholds on val, score val and test.
+
+Metric keys are flat ``{split}/{metric}_h{h}`` (architecture §5), with ``_lo``/``_hi`` for the
+bootstrap CI, ``_raw`` for the value before calibration, ``_unreliable`` = 1.0 when the split has
+fewer than ``min_positives`` peaks at that horizon and ``_undefined`` = 1.0 when a ranking metric
+cannot be computed (a single class).
+
+MASE: MAE divided by the MAE of a naive forecast on the observed daily series of the val period
+(persistence y(t-h), or seasonal y(t-7); ``mase_naive``), the period just before test. The
+training period is not in the predictions frame; a caller that has it passes ``mase_scale``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import polars as pl
+from omegaconf import DictConfig
+
+from respicast.evaluation import metrics as M
+from respicast.evaluation.bootstrap import bootstrap_cis, iso_week_ids
+from respicast.evaluation.calibration import HorizonCalibrators, fit_calibrators
+from respicast.evaluation.config import EvaluationConfig, load_config
+from respicast.evaluation.thresholds import choose_threshold
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("target_date", "horizon", "observed", "predicted", "peak", "peak_prob")
+# metrics that need labels: flagged unreliable when positives are few
+LABEL_METRICS = (
+    "auroc",
+    "auprc",
+    "brier",
+    "bss",
+    "ece",
+    "cal_intercept",
+    "cal_slope",
+    "sensitivity",
+    "specificity",
+    "ppv",
+)
+PROB_METRICS = ("auroc", "auprc", "brier", "bss", "ece", "cal_intercept", "cal_slope")
+RANKING_METRICS = ("auroc", "auprc")
+# metrics given a bootstrap CI (the recalibration fit is too slow to repeat hundreds of times)
+CI_METRICS = (
+    "auroc",
+    "auprc",
+    "brier",
+    "bss",
+    "ece",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "mae",
+    "mase",
+    "poisson_deviance",
+)
+
+
+@dataclass
+class EvaluationResult:
+    metrics: dict[str, float]
+    test: pl.DataFrame
+    val: pl.DataFrame
+    thresholds: dict[int, float]
+    calibrators: HorizonCalibrators
+    mase_scale: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class _HorizonRows:
+    """One split at one horizon, as numpy arrays; masks select usable rows per metric family."""
+
+    y: np.ndarray
+    p: np.ndarray
+    p_raw: np.ndarray
+    observed: np.ndarray
+    predicted: np.ndarray
+    weeks: np.ndarray
+    labelled: np.ndarray
+    counted: np.ndarray
+
+    @classmethod
+    def from_frame(cls, df: pl.DataFrame) -> _HorizonRows:
+        def arr(col: str) -> np.ndarray:
+            return df[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+        y, p, obs, pred = arr("peak"), arr("peak_prob"), arr("observed"), arr("predicted")
+        return cls(
+            y=y,
+            p=p,
+            p_raw=arr("peak_prob_raw"),
+            observed=obs,
+            predicted=pred,
+            weeks=iso_week_ids(df["target_date"]),
+            labelled=np.isfinite(y) & np.isfinite(p),
+            counted=np.isfinite(obs) & np.isfinite(pred),
+        )
+
+
+def _check_frame(df: pl.DataFrame, name: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"predictions frame {name!r}: missing column(s) {missing} (architecture §5)"
+        )
+    bad = df.filter(pl.col("peak_prob").is_not_null() & ~pl.col("peak_prob").is_between(0.0, 1.0))
+    if bad.height:
+        raise ValueError(
+            f"predictions frame {name!r}: column 'peak_prob' has {bad.height} value(s) outside [0, 1]"
+        )
+
+
+def _log_dropped(df: pl.DataFrame, name: str) -> None:
+    """Rows that cannot enter some metrics are counted and logged, not silently ignored."""
+    no_label = df.filter(pl.col("peak").is_null()).height
+    no_prob = df.filter(pl.col("peak").is_not_null() & pl.col("peak_prob").is_null()).height
+    no_count = df.filter(pl.col("observed").is_null() | pl.col("predicted").is_null()).height
+    for n, what in (
+        (no_label, "peak label null (threshold undefined): left out of classification metrics"),
+        (no_prob, "peak_prob null with a label: left out of classification metrics"),
+        (no_count, "observed or predicted null: left out of count metrics"),
+    ):
+        if n:
+            log.warning("%s: %d row(s) with %s", name, n, what)
+
+
+def naive_mae(frame: pl.DataFrame, lag_days: int) -> float:
+    """MAE of y(d - lag) as a forecast of y(d) over each fold's observed daily series."""
+    daily = (
+        frame.filter(pl.col("observed").is_not_null())
+        .group_by(["fold", "target_date"])
+        .agg(pl.col("observed").first())
+    )
+    lagged = daily.with_columns(pl.col("target_date") + pl.duration(days=lag_days)).rename(
+        {"observed": "naive"}
+    )
+    joined = daily.join(lagged, on=["fold", "target_date"], how="inner")
+    if joined.height == 0:
+        return float("nan")
+    return float((joined["observed"] - joined["naive"]).abs().mean())
+
+
+def _metrics_for(
+    rows: _HorizonRows,
+    idx: np.ndarray,
+    *,
+    threshold: float,
+    reference_prob: float,
+    mase_scale: float,
+    cfg: EvaluationConfig,
+    with_raw: bool,
+    with_recalibration: bool,
+) -> dict[str, float]:
+    lab = idx[rows.labelled[idx]]
+    cnt = idx[rows.counted[idx]]
+    y = rows.y[lab]
+    out: dict[str, float] = {}
+
+    def prob_metrics(p: np.ndarray, suffix: str) -> None:
+        out["auroc" + suffix] = M.auroc(y, p)
+        out["auprc" + suffix] = M.auprc(y, p)
+        out["brier" + suffix] = M.brier(y, p)
+        out["bss" + suffix] = M.brier_skill(y, p, reference_prob)
+        out["ece" + suffix] = M.ece_equal_frequency(y, p, cfg.ece_bins)
+        if with_recalibration:
+            out["cal_intercept" + suffix], out["cal_slope" + suffix] = (
+                M.calibration_intercept_slope(y, p)
+            )
+
+    prob_metrics(rows.p[lab], "")
+    if with_raw:
+        prob_metrics(rows.p_raw[lab], "_raw")
+    conf = M.confusion_at(y, rows.p[lab], threshold)
+    out.update(
+        conf if with_recalibration else {k: conf[k] for k in ("sensitivity", "specificity", "ppv")}
+    )
+    out["mae"] = M.mae(rows.observed[cnt], rows.predicted[cnt])
+    out["mase"] = out["mae"] / mase_scale if mase_scale > 0 else float("nan")
+    out["poisson_deviance"] = M.poisson_deviance(rows.observed[cnt], rows.predicted[cnt])
+    return out
+
+
+def _ci_metrics(idx: np.ndarray, rows: _HorizonRows, kw: dict) -> dict[str, float]:
+    """The metrics given a CI, on one resample."""
+    out = _metrics_for(rows, idx, with_recalibration=False, **kw)
+    return {k: v for k, v in out.items() if k.removesuffix("_raw") in CI_METRICS}
+
+
+def _score_split(
+    frame: pl.DataFrame,
+    split: str,
+    horizons: list[int],
+    thresholds: dict[int, float],
+    reference_prob: dict[int, float],
+    mase_scale: dict[int, float],
+    cfg: EvaluationConfig,
+) -> dict[str, float]:
+    with_raw = cfg.calibration != "none"
+    result: dict[str, float] = {}
+    for h in horizons:
+        sub = frame.filter(pl.col("horizon") == h)
+        rows = _HorizonRows.from_frame(sub)
+        n_pos = int(np.nansum(rows.y[rows.labelled]))
+        n_lab = int(rows.labelled.sum())
+        kw = dict(
+            threshold=thresholds[h],
+            reference_prob=reference_prob.get(h, float("nan")),
+            mase_scale=mase_scale.get(h, float("nan")),
+            cfg=cfg,
+            with_raw=with_raw,
+        )
+        point = _metrics_for(rows, np.arange(sub.height), with_recalibration=True, **kw)
+        if h not in reference_prob:
+            log.warning("%s h=%d: no reference_prob; Brier skill score is NaN", split, h)
+        key = f"{split}/{{}}_h{h}".format
+        result.update({key(m): v for m, v in point.items()})
+        result[key("n_pos")] = float(n_pos)
+        result[key("n")] = float(n_lab)
+        result[key("alert_threshold")] = thresholds[h]
+        result[key("alert_rate")] = (
+            float(np.mean(rows.p[rows.labelled] >= thresholds[h])) if n_lab else float("nan")
+        )
+
+        if not M.has_both_classes(rows.y[rows.labelled]):
+            log.warning(
+                "%s h=%d: %d positives among %d labelled rows; AUROC/AUPRC undefined (NaN)",
+                split,
+                h,
+                n_pos,
+                n_lab,
+            )
+            for m in RANKING_METRICS:
+                result[key(m) + "_undefined"] = 1.0
+                if with_raw:
+                    result[key(m + "_raw") + "_undefined"] = 1.0
+        if n_pos < cfg.min_positives:
+            for m in LABEL_METRICS:
+                result[key(m) + "_unreliable"] = 1.0
+                if with_raw and m in PROB_METRICS:
+                    result[key(m + "_raw") + "_unreliable"] = 1.0
+
+        if cfg.bootstrap.n > 0 and sub.height:
+            cis = bootstrap_cis(
+                partial(_ci_metrics, rows=rows, kw=kw),
+                rows.weeks,
+                cfg.bootstrap.n,
+                cfg.bootstrap.seed + h,
+                cfg.bootstrap.level,
+            )
+            for m, (lo, hi) in cis.items():
+                result[key(m) + "_lo"], result[key(m) + "_hi"] = lo, hi
+    return result
+
+
+def _calibrated(
+    frame: pl.DataFrame, calibrators: HorizonCalibrators, thresholds: dict[int, float]
+) -> pl.DataFrame:
+    if "peak_prob_raw" in frame.columns:
+        log.warning(
+            "predictions already hold 'peak_prob_raw'; it is replaced by the incoming 'peak_prob'"
+        )
+    parts = []
+    for (h,), sub in frame.with_columns(pl.col("peak_prob").alias("peak_prob_raw")).group_by(
+        ["horizon"], maintain_order=True
+    ):
+        h = int(h)
+        if h not in calibrators.by_horizon:
+            continue
+        cal = calibrators.apply(
+            sub["peak_prob_raw"].cast(pl.Float64).fill_null(np.nan).to_numpy(), h
+        )
+        sub = sub.with_columns(
+            pl.Series("peak_prob", cal).fill_nan(None),
+            pl.lit(thresholds[h], dtype=pl.Float64).alias("alert_threshold"),
+        )
+        parts.append(
+            sub.with_columns(
+                (pl.col("peak_prob") >= pl.col("alert_threshold")).cast(pl.Int8).alias("alert")
+            )
+        )
+    return pl.concat(parts) if parts else frame
+
+
+def evaluate_predictions(
+    val: pl.DataFrame,
+    test: pl.DataFrame,
+    cfg: DictConfig | dict | EvaluationConfig | None,
+    reference_prob: dict[int, float],
+    *,
+    mase_scale: dict[int, float] | None = None,
+) -> EvaluationResult:
+    """Calibrate and threshold on ``val`` per horizon, then score ``val`` and ``test``.
+
+    ``reference_prob[h]``: climatological peak frequency of the training period (Brier skill).
+    """
+    conf = load_config(cfg)
+    for frame, name in ((val, "val"), (test, "test")):
+        _check_frame(frame, name)
+        _log_dropped(frame, name)
+    if "fold" not in val.columns:
+        val = val.with_columns(pl.lit(0, dtype=pl.Int32).alias("fold"))
+    if "fold" not in test.columns:
+        test = test.with_columns(pl.lit(0, dtype=pl.Int32).alias("fold"))
+
+    present = sorted(
+        set(test["horizon"].unique().to_list()) | set(val["horizon"].unique().to_list())
+    )
+    horizons = [int(h) for h in (conf.horizons or present)]
+    missing_val = [h for h in horizons if h not in set(val["horizon"].to_list())]
+    if missing_val:
+        raise ValueError(
+            f"predictions frame 'val': no row for horizon(s) {missing_val} (needed to calibrate)"
+        )
+
+    val_lab = val.filter(pl.col("peak").is_not_null() & pl.col("peak_prob").is_not_null())
+    probs, labels = {}, {}
+    for h in horizons:
+        sub = val_lab.filter(pl.col("horizon") == h)
+        probs[h] = sub["peak_prob"].cast(pl.Float64).to_numpy()
+        labels[h] = sub["peak"].cast(pl.Float64).to_numpy()
+    calibrators = fit_calibrators(probs, labels, conf.calibration)
+    d = conf.decision
+    thresholds = {
+        h: choose_threshold(
+            labels[h],
+            calibrators.apply(probs[h], h),
+            d.rule,
+            target_sensitivity=d.target_sensitivity,
+            alert_budget=d.alert_budget,
+        )
+        for h in horizons
+    }
+
+    if mase_scale is None:
+        mase_scale = {}
+        for h in horizons:
+            lag = h if conf.mase_naive == "persistence" else 7
+            mase_scale[h] = naive_mae(val.filter(pl.col("horizon") == h), lag)
+            if not np.isfinite(mase_scale[h]) or mase_scale[h] == 0:
+                log.warning("h=%d: naive MAE on val is %s; MASE is NaN", h, mase_scale[h])
+
+    val_cal = _calibrated(val.filter(pl.col("horizon").is_in(horizons)), calibrators, thresholds)
+    test_cal = _calibrated(test.filter(pl.col("horizon").is_in(horizons)), calibrators, thresholds)
+    metrics: dict[str, Any] = {}
+    for frame, split in ((val_cal, "val"), (test_cal, "test")):
+        metrics.update(
+            _score_split(frame, split, horizons, thresholds, reference_prob, mase_scale, conf)
+        )
+    return EvaluationResult(
+        metrics={k: float(v) for k, v in metrics.items()},
+        test=test_cal,
+        val=val_cal,
+        thresholds=thresholds,
+        calibrators=calibrators,
+        mase_scale=mase_scale,
+    )
