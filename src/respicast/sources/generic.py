@@ -38,7 +38,9 @@ def _read_table(path: Path, options: dict) -> pl.DataFrame:
             pl.col(c).cast(pl.Utf8) for c in df.columns if not (keep_date and c == date_col)
         )
         if keep_date:  # a typed date needs no format
-            as_text = as_text.with_columns(pl.col(date_col).dt.strftime("%Y-%m-%d %H:%M:%S"))
+            as_text = as_text.with_columns(
+                pl.col(date_col).cast(pl.Datetime("us")).dt.strftime("%Y-%m-%d %H:%M:%S")
+            )
             options = {**options, "date_format": "%Y-%m-%d %H:%M:%S"}
         return as_text.with_row_index("line", offset=1).with_columns(
             pl.col("line").cast(pl.Int64)
