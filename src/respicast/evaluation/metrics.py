@@ -26,7 +26,9 @@ _EPS = 1e-6
 
 
 def _t(x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x), dtype=torch.float64)
+    return torch.tensor(
+        np.asarray(x), dtype=torch.float64
+    )  # copy: arrow-backed arrays are read-only
 
 
 def has_both_classes(y: np.ndarray) -> bool:
@@ -36,14 +38,14 @@ def has_both_classes(y: np.ndarray) -> bool:
 def auroc(y: np.ndarray, p: np.ndarray) -> float:
     if not has_both_classes(y):
         return float("nan")
-    return float(binary_auroc(_t(p), torch.as_tensor(y, dtype=torch.long), validate_args=False))
+    return float(binary_auroc(_t(p), torch.tensor(y, dtype=torch.long), validate_args=False))
 
 
 def auprc(y: np.ndarray, p: np.ndarray) -> float:
     """Average precision (step-wise area under the precision-recall curve)."""
     if not has_both_classes(y):
         return float("nan")
-    y_t = torch.as_tensor(y, dtype=torch.long)
+    y_t = torch.tensor(y, dtype=torch.long)
     return float(binary_average_precision(_t(p), y_t, validate_args=False))
 
 
@@ -118,8 +120,8 @@ def confusion_at(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, fl
     if y.size == 0:
         nan = float("nan")
         return dict(tp=nan, fp=nan, tn=nan, fn=nan, sensitivity=nan, specificity=nan, ppv=nan)
-    alerts = torch.as_tensor(p >= threshold, dtype=torch.long)
-    cm = binary_confusion_matrix(alerts, torch.as_tensor(y, dtype=torch.long), validate_args=False)
+    alerts = torch.tensor(p >= threshold, dtype=torch.long)
+    cm = binary_confusion_matrix(alerts, torch.tensor(y, dtype=torch.long), validate_args=False)
     tn, fp, fn, tp = (float(v) for v in cm.flatten())
     return dict(
         tp=tp,
