@@ -49,7 +49,7 @@ def _latest_available(series: pl.DataFrame, dates: pl.Series, tz: str, prefix: b
         pl.col("start").max()
     )
     grid = pl.DataFrame({"date": dates}).join(by_day, on="date", how="left").sort("date")
-    return grid.select(pl.col("start").cum_max()).to_series()
+    return grid.select(pl.col("start").cum_max().forward_fill()).to_series()
 
 
 def align_step(series: pl.DataFrame, dates: pl.Series, tz: str) -> pl.Series:

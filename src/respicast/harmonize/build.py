@@ -120,7 +120,7 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
 
     columns, meta_sources = [], {}
     for src_name, (frame, meta, options) in read.items():
-        cols, info = _source_columns(
+        cols, info = source_columns(
             src_name,
             frame,
             meta,
@@ -191,9 +191,10 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
     )
 
 
-def _source_columns(
+def source_columns(
     src_name, frame, meta, options, area: Area, spatial: dict, dates, tz, weekly_to_daily
 ):
+    """One source frame -> [(Column, values on `dates`)] (daily stats, spatial, as-of) + meta info."""
     periods = to_periods(frame, meta, tz, options)
     resolution = "1d" if meta.resolution.endswith("h") else meta.resolution
     present = set(frame["site"].unique().to_list())
