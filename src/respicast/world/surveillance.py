@@ -38,7 +38,9 @@ def full_iso_weeks(days: np.ndarray) -> np.ndarray:
     return iso_year * 100 + week
 
 
-def _write_sentinelles(path: Path, frame: pl.DataFrame, indicator: int, weeks: np.ndarray) -> None:
+def _write_sentinelles(
+    path: Path, frame: pl.DataFrame, indicator: int, weeks: np.ndarray, simulated: bool = True
+) -> None:
     meta = {
         "source": CITATION,
         "meta": {
@@ -46,7 +48,7 @@ def _write_sentinelles(path: Path, frame: pl.DataFrame, indicator: int, weeks: n
             "geo": ["REG", 0],
             "geo_ref": "insee",
             "indicator": str(indicator),
-            "simulated": True,
+            "simulated": simulated,
         },
     }
     with path.open("w", encoding="utf-8") as fh:
@@ -112,7 +114,7 @@ def write_surveillance(
         out / "sentinelles_rsv.csv",
         out / "spf_covid_hosp_dep.csv",
     ]
-    _write_sentinelles(paths[0], ili, 3, weeks)
+    _write_sentinelles(paths[0], ili, 3, weeks, simulated=ep["ili_source"] != "real")
     _write_sentinelles(paths[1], rsv, 25, weeks)
     lo = max(days[0], np.datetime64(ep["covid_start"], "D"))
     hi = min(days[-1], np.datetime64(ep["covid_end"], "D"))
