@@ -1,0 +1,181 @@
+"""Distributed-lag quasi-Poisson (or NB) GLM, the environmental-epidemiology workhorse, as a forecaster.
+
+One GLM per horizon h. The target day is t+h; the exposures it may use are those known at the
+origin t, i.e. target-day lags h .. h+max_lag (window positions t, t-1, ..., t-max_lag). Terms:
+- a natural spline of time (``time_df_per_year`` df per year of training data); held constant
+  beyond the training range, because a spline cannot be extrapolated into the forecast period;
+- day of week of the target day (dummies), holiday flags and day-of-year harmonics from the
+  known-future calendar when present;
+- a cross-basis per pollutant (linear exposure × lag basis over lags h..h+``pollutant_max_lag``)
+  and for temperature (natural-spline exposure × lag basis over h..h+``temperature_max_lag``).
+Peak probability: P(Y > threshold) under a count distribution with the fitted mean and
+variance φ·μ (quasi-Poisson, matched by an NB with k = μ/(φ-1)) or NB(μ, k).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import statsmodels.api as sm
+
+from respicast.dataset.windows import WindowSet
+from respicast.features import fill_gaps
+from respicast.models.baselines import inputs
+from respicast.models.baselines.base import check_fitted, check_inputs, require_names
+from respicast.models.baselines.crossbasis import Linear, NaturalSpline, crossbasis, lag_basis
+from respicast.models.baselines.dispersion import fit_nb_dispersion
+from respicast.models.count_dist import exceedance_prob
+
+_CALENDAR = ("public_holiday", "school_holiday", "doy_sin", "doy_cos")
+
+
+class GLMDLNM:
+    name = "glm_dlnm"
+    needs = frozenset({"past"})
+
+    def __init__(
+        self,
+        pollutants: list[str] | None = None,
+        temperature: str | None = "temp",
+        pollutant_max_lag: int = 7,
+        temperature_max_lag: int = 21,
+        pollutant_lag_df: int | None = 3,
+        temperature_lag_df: int | None = 4,
+        temperature_df: int = 3,
+        time_df_per_year: float = 1.0,
+        family: str = "quasipoisson",
+    ):
+        if family not in ("quasipoisson", "nb"):
+            raise ValueError(f"glm_dlnm.family must be 'quasipoisson' or 'nb', got {family!r}")
+        self.pollutants = list(pollutants) if pollutants is not None else ["pm10"]
+        self.temperature = temperature
+        self.pollutant_max_lag, self.temperature_max_lag = pollutant_max_lag, temperature_max_lag
+        self.pollutant_lag_df, self.temperature_lag_df = pollutant_lag_df, temperature_lag_df
+        self.temperature_df, self.time_df_per_year, self.family = (
+            temperature_df,
+            time_df_per_year,
+            family,
+        )
+        self.models_: list = []
+
+    # ---- terms ----
+
+    def _exposures(self) -> list[tuple[str, int, int | None]]:
+        out = [(p, self.pollutant_max_lag, self.pollutant_lag_df) for p in self.pollutants]
+        if self.temperature:
+            out.append((self.temperature, self.temperature_max_lag, self.temperature_lag_df))
+        return out
+
+    def _check(self, ws: WindowSet) -> None:
+        check_inputs(ws, self.needs, self.name)
+        require_names(ws.past_names, [n for n, _, _ in self._exposures()], "past_names", self.name)
+        need = max(m for _, m, _ in self._exposures()) + 1
+        if ws.lookback < need:
+            raise ValueError(
+                f"{self.name}: lookback {ws.lookback} < {need} days needed for lags 0..{need - 1} "
+                f"at the origin; raise data.lookback or lower the max lags"
+            )
+
+    @staticmethod
+    def exposure_lags(ws: WindowSet, channel: str, max_lag: int) -> np.ndarray:
+        """[N, max_lag+1] exposure at t, t-1, ..., t-max_lag (gaps carried forward)."""
+        j = ws.past_names.index(channel)
+        series = fill_gaps(ws.past[:, :, j])
+        return series[:, ::-1][:, : max_lag + 1]
+
+    def _fit_terms(self, train: WindowSet) -> None:
+        self.var_bases_ = {}
+        for name, _, _ in self._exposures():
+            if name == self.temperature:
+                values = self.exposure_lags(train, name, 0)[:, 0]
+                self.var_bases_[name] = NaturalSpline(df=self.temperature_df).fit(values)
+            else:
+                self.var_bases_[name] = Linear()
+        days = train.target_dates().astype(np.int64).ravel()
+        self.time_range_ = (float(days.min()), float(days.max()))
+        years = (days.max() - days.min() + 1) / 365.25
+        df = max(1, int(round(self.time_df_per_year * years)))
+        self.time_basis_ = NaturalSpline(df=df).fit(days.astype(float)) if df > 1 else None
+
+    def lag_basis_for(self, h: int, channel: str) -> np.ndarray:
+        """Lag basis over the target-day lags h .. h+max_lag of ``channel`` (h is 1-based)."""
+        _, max_lag, df = next(e for e in self._exposures() if e[0] == channel)
+        return lag_basis(np.arange(h, h + max_lag + 1), df)
+
+    def design(self, ws: WindowSet, h: int) -> np.ndarray:
+        """[N, P] GLM design for horizon index h (0-based), intercept first."""
+        dates = ws.target_dates()[:, h]
+        parts = [np.ones((len(ws), 1))]
+        if self.time_basis_ is not None:
+            day = np.clip(dates.astype(np.int64).astype(float), *self.time_range_)
+            parts.append(self.time_basis_(day))
+        dow = inputs.day_of_week(dates)
+        parts.append((dow[:, None] == np.arange(1, 7)[None, :]).astype(float))
+        cal = [ws.future_names.index(c) for c in _CALENDAR if c in ws.future_names]
+        parts.append(ws.future[:, h, cal])
+        for name, max_lag, _ in self._exposures():
+            x = self.exposure_lags(ws, name, max_lag)
+            parts.append(crossbasis(x, self.var_bases_[name], self.lag_basis_for(h + 1, name)))
+        return np.concatenate(parts, axis=1)
+
+    # ---- fit / predict ----
+
+    def fit(self, train: WindowSet, val: WindowSet | None = None) -> GLMDLNM:
+        self._check(train)
+        self._fit_terms(train)
+        self.models_ = []
+        for h in range(train.horizon):
+            x, y = self.design(train, h), train.y_count[:, h]
+            ok = ~np.isnan(y)
+            poisson = sm.GLM(y[ok], x[ok], family=sm.families.Poisson()).fit(scale="X2")
+            if self.family == "quasipoisson":
+                self.models_.append((poisson, float(poisson.scale)))
+                continue
+            k = fit_nb_dispersion(y[ok], poisson.fittedvalues)
+            nb = sm.GLM(y[ok], x[ok], family=sm.families.NegativeBinomial(alpha=1.0 / k)).fit()
+            self.models_.append((nb, k))
+        return self
+
+    def _dispersion(self, mean: np.ndarray, param: float) -> np.ndarray | float | None:
+        if self.family == "nb":
+            return param
+        if param <= 1.0:  # no overdispersion: Poisson
+            return None
+        return mean / (param - 1.0)  # NB with var = μ + μ²/k = φμ
+
+    def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+        check_fitted(bool(self.models_), self.name)
+        self._check(ws)
+        mean = np.empty((len(ws), ws.horizon))
+        prob = np.empty((len(ws), ws.horizon))
+        for h, (model, param) in enumerate(self.models_):
+            mean[:, h] = model.predict(self.design(ws, h))
+            prob[:, h] = exceedance_prob(
+                mean[:, h], ws.threshold, self._dispersion(mean[:, h], param)
+            )
+        return mean, prob
+
+    def lag_response(self, channel: str, h: int = 1) -> np.ndarray:
+        """Log-rate change per unit exposure at each target-day lag h..h+max_lag (linear channels)."""
+        check_fitted(bool(self.models_), self.name)
+        if not isinstance(self.var_bases_.get(channel), Linear):
+            raise ValueError(
+                f"{self.name}: lag_response needs a linear-exposure channel, got {channel!r}"
+            )
+        start = self._column_offsets(h)[channel]
+        lb = self.lag_basis_for(h, channel)
+        coef = np.asarray(self.models_[h - 1][0].params)[start : start + lb.shape[1]]
+        return lb @ coef
+
+    def _column_offsets(self, h: int) -> dict[str, int]:
+        """First coefficient of each cross-basis (they are the last columns of the design)."""
+        total = int(self.models_[h - 1][0].params.shape[0])
+        sizes = [
+            (n, self.var_bases_[n].n_columns * self.lag_basis_for(h, n).shape[1])
+            for n, _, _ in self._exposures()
+        ]
+        offset = total - sum(s for _, s in sizes)
+        out = {}
+        for n, s in sizes:
+            out[n] = offset
+            offset += s
+        return out
