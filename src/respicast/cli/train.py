@@ -1,0 +1,70 @@
+"""respicast-train: data → model → fit → test → run files. Returns the optimized metric."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import hydra
+import lightning.pytorch as pl
+from omegaconf import DictConfig
+
+from respicast.cli import CONFIG_DIR
+
+log = logging.getLogger(__name__)
+
+
+def _pruning_callbacks(cfg: DictConfig) -> list:
+    if not cfg.get("optuna_trial"):
+        return []
+    from respicast.sweep import OptunaPruning
+
+    return [OptunaPruning(cfg.optuna_trial, monitor=cfg.optimized_metric)]
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, evaluate on the held-out later period, write the run files; return all metrics."""
+    from respicast.dataset.datamodule import WindowDataModule
+    from respicast.run_outputs import evaluate_run
+    from respicast.training import fit_and_predict
+    from respicast.utils.instantiate import instantiate_named
+
+    pl.seed_everything(cfg.seed, workers=True)
+    if cfg.get("torch_threads"):
+        import torch
+
+        torch.set_num_threads(int(cfg.torch_threads))
+    out_dir = Path(cfg.paths.output_dir)
+    dm = WindowDataModule(cfg.data, seed=cfg.seed)
+    dm.setup()
+    loggers = instantiate_named(cfg.get("logger"), "logger")
+    try:
+        model, preds = fit_and_predict(
+            cfg, dm, loggers=loggers, extra_callbacks=_pruning_callbacks(cfg), ckpt_path=cfg.get("ckpt_path")
+        )
+        metrics = evaluate_run(cfg, dm, preds, out_dir, loggers=loggers, model=model)
+    finally:
+        for lg in loggers:
+            if hasattr(lg, "experiment") and type(lg).__name__ == "WandbLogger":
+                lg.experiment.finish()
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    from respicast.utils.run_files import apply_extras
+
+    apply_extras(cfg)
+    metrics = train(cfg)
+    value = metrics.get(cfg.optimized_metric) if cfg.get("optimized_metric") else None
+    if cfg.get("optimized_metric") and value is None:
+        raise KeyError(
+            f"optimized_metric={cfg.optimized_metric!r} is not among the run's metrics "
+            f"(e.g. {sorted(metrics)[:5]})"
+        )
+    return None if value is None else float(value) if not math.isnan(value) else float("nan")
+
+
+if __name__ == "__main__":
+    main()

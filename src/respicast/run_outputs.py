@@ -1,0 +1,107 @@
+"""Turn a run's val/test predictions into everything it leaves behind: calibrated metrics with
+CIs, the oracle ceiling on simulated data, pictures, report, tracking, and the printed table."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from omegaconf import DictConfig
+
+from respicast.dataset.datamodule import WindowDataModule
+from respicast.utils.run_files import print_metrics_table, write_run_files
+
+log = logging.getLogger(__name__)
+
+
+def oracle_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) -> dict[str, float]:
+    """Scores of the true peak probability (simulator truth) on the same test rows."""
+    world_dir = dm.table.meta.get("world_dir")
+    if not world_dir:
+        return {}
+    from respicast.evaluation import evaluate_predictions
+    from respicast.world.oracle import peak_probability
+
+    target = cfg.data.get("target") or {}
+    dates = test["target_date"].to_numpy().astype("datetime64[D]")
+    oracle = test.with_columns(
+        peak_prob=pl.Series(
+            peak_probability(
+                world_dir, dates, test["threshold"].to_numpy(),
+                outcomes=tuple(target.get("outcomes") or ("copd", "asthma")),
+            )
+        ),
+        model=pl.lit("oracle"),
+    )
+    # no calibration and no bootstrap for the ceiling: it is the truth
+    ev = evaluate_predictions(
+        oracle.with_columns(split=pl.lit("val")), oracle,
+        {**dict(cfg.evaluation), "calibration": "none", "bootstrap": 0}, dm.reference_prob(),
+    )
+    return {k.replace("test/", "oracle/", 1): v for k, v in ev.metrics.items() if k.startswith("test/")}
+
+
+def data_summary(dm: WindowDataModule) -> dict:
+    t = dm.table_used
+    frame = t.frame
+    return {
+        "name": t.meta.get("name", ""),
+        "period": f"{frame['date'].min()} … {frame['date'].max()}",
+        "days": frame.height,
+        "target": t.target,
+        "groups": dm.groups,
+        "sources": t.meta.get("sources", {}),
+        "missing_fraction": t.meta.get("missing_fraction", {}),
+        "filled": t.meta.get("fill_counts", {}),
+        "split": dm.split.describe(dm.windows.origins),
+        "lookback": dm.dims.lookback,
+        "horizon": dm.dims.horizon,
+    }
+
+
+def evaluate_run(
+    cfg: DictConfig,
+    dm: WindowDataModule,
+    preds: dict[str, pl.DataFrame],
+    out_dir: Path,
+    *,
+    loggers: list | None = None,
+    model=None,
+) -> dict[str, float]:
+    from respicast.evaluation import evaluate_predictions
+    from respicast.evaluation.plots import log_to_wandb, save_run_plots
+    from respicast.report import write_run_report
+
+    result = evaluate_predictions(preds["val"], preds["test"], cfg.evaluation, dm.reference_prob())
+    metrics = dict(result.metrics)
+    metrics.update(oracle_metrics(dm, preds["test"], cfg))
+    predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
+    write_run_files(out_dir, cfg, metrics, predictions)
+    plots = save_run_plots(result.test, out_dir / "plots", result.thresholds)
+    oracle = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("oracle/")} or None
+    write_run_report(
+        out_dir, metrics=metrics, test=result.test, plots=plots, data_summary=data_summary(dm),
+        model_name=str(cfg.model.get("name", "model")), oracle=oracle,
+    )
+    for lg in loggers or []:
+        lg.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        if type(lg).__name__ == "WandbLogger":
+            log_to_wandb(lg.experiment, plots, result.test)
+    _save_fitted(out_dir, result, model)
+    print_metrics_table(metrics, "test", title=f"{cfg.model.get('name', 'model')} on {cfg.data.name}: test metrics")
+    return metrics
+
+
+def _save_fitted(out_dir: Path, result, model) -> None:
+    """Calibrators and thresholds (and a baseline's fitted state) for respicast-eval/forecast."""
+    import pickle
+
+    from respicast.models.predict import is_deep
+
+    state = {"calibrators": getattr(result, "calibrators", None), "thresholds": result.thresholds}
+    if model is not None and not is_deep(model):
+        state["baseline"] = model
+    with open(out_dir / "fitted.pkl", "wb") as f:
+        pickle.dump(state, f)

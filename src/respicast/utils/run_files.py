@@ -1,0 +1,58 @@
+"""What every run leaves in its Hydra run dir, and the short table it prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from pathlib import Path
+
+import polars as pl
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+log = logging.getLogger(__name__)
+
+
+def apply_extras(cfg: DictConfig) -> None:
+    extras = cfg.get("extras") or {}
+    if extras.get("ignore_warnings"):
+        warnings.filterwarnings("ignore")
+    if extras.get("print_config"):
+        Console().print(OmegaConf.to_yaml(cfg, resolve=False), markup=False, highlight=False)
+
+
+def write_run_files(out_dir: Path, cfg: DictConfig, metrics: dict, predictions: pl.DataFrame) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
+    (out_dir / "metrics.json").write_text(json.dumps(clean, indent=1, sort_keys=True))
+    predictions.write_parquet(out_dir / "predictions.parquet")
+    (out_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    log.info("wrote metrics.json, predictions.parquet and config_resolved.yaml to %s", out_dir)
+
+
+def print_metrics_table(metrics: dict, split: str = "test", horizons=(1, 3, 7), title: str = "") -> None:
+    names = ["auroc", "auprc", "brier", "bss", "ece", "mae", "n_pos"]
+    table = Table(title=title or f"{split} metrics")
+    table.add_column("horizon")
+    for n in names:
+        table.add_column(n, justify="right")
+    for h in horizons:
+        row = []
+        for n in names:
+            v = metrics.get(f"{split}/{n}_h{h}")
+            cell = "—" if v is None or (isinstance(v, float) and math.isnan(v)) else (
+                f"{int(v)}" if n == "n_pos" else f"{v:.3f}"
+            )
+            if metrics.get(f"{split}/{n}_h{h}_unreliable"):
+                cell += "*"
+            row.append(cell)
+        if any(c != "—" for c in row):
+            table.add_row(f"h={h}", *row)
+    oracle = [metrics.get(f"oracle/{n}_h1") for n in ("auroc", "brier")]
+    Console().print(table)
+    if oracle[0] is not None:
+        Console().print(f"oracle ceiling (simulator truth) h=1: AUROC {oracle[0]:.3f}, Brier {oracle[1]:.3f}")
+    Console().print("* fewer than the minimum positives: unreliable")
