@@ -44,6 +44,8 @@ def test_markdown_holds_data_metrics_oracle_and_pictures(written):
     share = (auc - 0.5) / (0.95 - 0.5)
     assert f"{100 * share:.0f} %" in text
     assert text.count("![") == len(plots)
+    slope_raw, slope = res.metrics["test/cal_slope_raw_h1"], res.metrics["test/cal_slope_h1"]
+    assert f"{slope_raw:.3f} → {slope:.3f}" in text
 
 
 def test_html_is_self_contained(written):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from respicast.evaluation.evaluate import CI_METRICS
 from respicast.report.document import Cell, Document
 from respicast.report.format import (
     LABELS,
@@ -20,18 +21,8 @@ from respicast.report.format import (
 
 log = logging.getLogger(__name__)
 
-TABLE_METRICS = (
-    "auroc",
-    "auprc",
-    "brier",
-    "bss",
-    "ece",
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "mae",
-    "mase",
-)
+# every metric given a CI, in the order evaluate_predictions lists them
+TABLE_METRICS = CI_METRICS
 PLOT_CAPTIONS = {
     "roc": "ROC curves by horizon (dot: chosen alert threshold)",
     "reliability": "Reliability diagram (equal-count bins) with the distribution of predicted probabilities",
@@ -110,6 +101,28 @@ def _metrics_section(doc: Document, metrics: dict, split: str) -> None:
     )
 
 
+def _calibration_section(doc: Document, metrics: dict, split: str) -> None:
+    """Before → after the calibrator fitted on validation, when one was fitted."""
+    horizons = [h for h in _horizons_in(metrics, split) if f"{split}/brier_raw_h{h}" in metrics]
+    if not horizons:
+        return
+    doc.heading(f"Calibration ({split}, before → after)")
+    names = ("brier", "ece", "cal_intercept", "cal_slope")
+    rows = [
+        [f"h={h} d"]
+        + [
+            f"{fmt(as_float(metrics.get(f'{split}/{m}_raw_h{h}')))} → {fmt(as_float(metrics.get(f'{split}/{m}_h{h}')))}"
+            for m in names
+        ]
+        + [fmt(as_float(metrics.get(f"{split}/alert_threshold_h{h}")))]
+        for h in horizons
+    ]
+    doc.table(
+        ["horizon", "Brier", "ECE", "intercept (0 ideal)", "slope (1 ideal)", "alert threshold"],
+        rows,
+    )
+
+
 def _oracle_section(doc: Document, metrics: dict, oracle: dict, split: str) -> None:
     doc.heading("Oracle ceiling (simulated data)")
     doc.paragraph(
@@ -178,6 +191,7 @@ def write_run_report(
     doc.bullets(items)
 
     _metrics_section(doc, metrics, "test")
+    _calibration_section(doc, metrics, "test")
     if oracle:
         _oracle_section(doc, metrics, oracle, "test")
 
