@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from respicast.sources.frame import local_date
+
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +76,7 @@ def source_target(frame: pl.DataFrame, column: str, source: str, tz: str) -> pl.
         raise ValueError(
             f"data.target.column={column!r} not in source {source!r}; variables {frame['variable'].unique().to_list()}"
         )
-    day = pl.col("time").dt.convert_time_zone(tz).dt.date()
+    day = pl.lit(local_date(part["time"], tz))
     daily = part.group_by(day.alias("date")).agg(
         count=pl.when(pl.col("value").is_not_null().all()).then(pl.col("value").sum())
     )

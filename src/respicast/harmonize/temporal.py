@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
-from respicast.sources.frame import SourceMeta, local_midnight_utc
+from respicast.sources.frame import SourceMeta, local_date, local_midnight_utc
 
 COMPLETENESS = 0.75  # 18 valid hours out of 24 (EU air-quality practice)
 # default daily statistics per variable name (case-insensitive); anything else -> mean
@@ -49,24 +50,38 @@ def _expected_per_day(day: pl.Expr, tz: str, step_h: int) -> pl.Expr:
     return hours / step_h
 
 
+def _hourly_grid(part: pl.DataFrame) -> pl.DataFrame:
+    """One site's hourly rows scattered onto a gap-free hourly grid (absent hours -> null)."""
+    hour = 3_600_000_000
+    us = part["time"].dt.epoch("us").to_numpy()
+    lo = int(us.min())
+    idx = (us - lo) // hour
+    n = int(idx.max()) + 1
+    value = np.full(n, np.nan)
+    value[idx] = part["value"].fill_null(np.nan).to_numpy()
+    pub = np.full(n, np.iinfo(np.int64).min)
+    pub[idx] = part["published"].dt.epoch("us").to_numpy()
+    pub = np.maximum.accumulate(pub)  # absent hours inherit the latest publication so far
+    times = pl.Series(lo + np.arange(n, dtype=np.int64) * hour).cast(pl.Datetime("us", "UTC"))
+    return pl.DataFrame(
+        {
+            "site": pl.Series([part["site"][0]] * n, dtype=pl.Utf8),
+            "time": times,
+            "value": pl.Series(value).fill_nan(None),
+            "pub8": pl.Series(pub).cast(pl.Datetime("us", "UTC")),
+        }
+    )
+
+
 def _max8h(df: pl.DataFrame, step_h: int, tz: str) -> pl.DataFrame:
     """EU O3 indicator: daily maximum of 8-hour running means (>= 6 valid hours each), each mean
     assigned to the day in which it ends; the day needs >= 18 valid means."""
     if step_h != 1:
         raise ValueError("max8h needs hourly data")
     # full hourly grid per site so the 8-row window is 8 hours even across gaps
-    span = df.group_by("site").agg(
-        pl.col("time").min().alias("lo"), pl.col("time").max().alias("hi")
-    )
-    grid = span.select("site", time=pl.datetime_ranges("lo", "hi", "1h")).explode("time")
-    full = grid.join(
-        df.select("site", "time", "value", "published"), on=["site", "time"], how="left"
-    )
-    full = full.sort("site", "time").with_columns(
-        m8=pl.col("value").rolling_mean(8, min_samples=6).over("site"),
-        pub8=pl.col("published").fill_null(strategy="forward").over("site"),
-    )
-    full = full.with_columns(day=pl.col("time").dt.convert_time_zone(tz).dt.date())
+    full = pl.concat([_hourly_grid(part) for _, part in df.group_by("site", maintain_order=True)])
+    full = full.with_columns(m8=pl.col("value").rolling_mean(8, min_samples=6).over("site"))
+    full = full.with_columns(day=local_date(full["time"], tz))
     out = full.group_by("site", "day").agg(
         value=pl.col("m8").max(),
         n_valid=pl.col("m8").is_not_null().sum(),
@@ -81,7 +96,7 @@ def to_periods(frame: pl.DataFrame, meta: SourceMeta, tz: str, options: dict) ->
     """Source frame -> (site, variable, start, last, value, published); variable names gain the
     statistic for sub-daily sources (e.g. `t_max`, `O3_max8h`)."""
     if meta.resolution in ("1d", "1w", "1mo"):
-        start = pl.col("time").dt.convert_time_zone(tz).dt.date()
+        start = pl.lit(local_date(frame["time"], tz))
         last = {"1d": start, "1w": start + pl.duration(days=6), "1mo": start.dt.month_end()}[
             meta.resolution
         ]
