@@ -13,7 +13,7 @@ import numpy as np
 
 from respicast.dataset.windows import WindowSet
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs
+from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
 from respicast.models.baselines.dispersion import fit_nb_dispersion
 from respicast.models.count_dist import exceedance_prob
 
@@ -52,6 +52,7 @@ class Climatology:
     def _scale(self, ws: WindowSet) -> np.ndarray:
         return inputs.safe_level(ws)[:, None] if self.level_adjust else np.ones((len(ws), 1))
 
+    @one_blas_thread
     def fit(self, train: WindowSet, val: WindowSet | None = None) -> Climatology:
         check_inputs(train, self.needs, self.name)
         cells, n_seasons = self._cells(train)
@@ -76,6 +77,7 @@ class Climatology:
             self.dispersion_ = fit_nb_dispersion(train.y_count[ok], mean[ok])
         return self
 
+    @one_blas_thread
     def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(self.table_ is not None, self.name)
         check_inputs(ws, self.needs, self.name)

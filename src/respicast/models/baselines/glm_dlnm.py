@@ -20,7 +20,12 @@ import statsmodels.api as sm
 from respicast.dataset.windows import WindowSet
 from respicast.features import fill_gaps
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs, require_names
+from respicast.models.baselines.base import (
+    check_fitted,
+    check_inputs,
+    one_blas_thread,
+    require_names,
+)
 from respicast.models.baselines.crossbasis import Linear, NaturalSpline, crossbasis, lag_basis
 from respicast.models.baselines.dispersion import fit_nb_dispersion
 from respicast.models.count_dist import exceedance_prob
@@ -119,6 +124,7 @@ class GLMDLNM:
 
     # ---- fit / predict ----
 
+    @one_blas_thread
     def fit(self, train: WindowSet, val: WindowSet | None = None) -> GLMDLNM:
         self._check(train)
         self._fit_terms(train)
@@ -142,6 +148,7 @@ class GLMDLNM:
             return None
         return mean / (param - 1.0)  # NB with var = μ + μ²/k = φμ
 
+    @one_blas_thread
     def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(bool(self.models_), self.name)
         self._check(ws)

@@ -50,3 +50,32 @@ def week_of_year(dates: np.ndarray) -> np.ndarray:
     d = dates.astype("datetime64[D]")
     doy = (d - d.astype("datetime64[Y]")).astype(np.int64)
     return np.minimum(doy // 7, 52).astype(np.intp)
+
+
+def history_offset(ws: WindowSet) -> int:
+    """Days between the origin and the last position of the history window.
+
+    The dataset may store the history shifted by the reporting latency (last position = day
+    t - latency) or aligned on t with trailing NaN; comparing the history with the observed
+    counts of earlier origins (training labels) tells which.
+    """
+    first = ws.origins[0].astype("datetime64[D]").astype(np.int64) + 1
+    days = ws.origins.astype("datetime64[D]").astype(np.int64)[:, None] + np.arange(
+        1, ws.horizon + 1
+    )
+    series = np.full(int(days.max() - first + 1), np.nan)
+    series[(days - first).ravel()] = np.asarray(ws.y_count, dtype=float).ravel()
+    length = ws.lookback
+    pos_day = days[:, :1] - 1 - (length - 1 - np.arange(length))  # day of each position if offset 0
+    best, best_hits = None, 0
+    for offset in range(length):
+        idx = pos_day - offset - first
+        valid = (idx >= 0) & ~np.isnan(ws.history)
+        truth = series[np.where(valid, idx, 0)]
+        valid &= ~np.isnan(truth)
+        hits = int(valid.sum())
+        if hits and np.array_equal(ws.history[valid], truth[valid]) and hits > best_hits:
+            best, best_hits = offset, hits
+    if best is None:
+        raise ValueError("history does not match y_count at any offset; cannot align the weekdays")
+    return best

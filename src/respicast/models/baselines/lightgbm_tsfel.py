@@ -14,7 +14,7 @@ import numpy as np
 from respicast.dataset.windows import WindowSet
 from respicast.features import FeatureCache, tsfel_table, unknown_tail
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs
+from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
 
 
 class LightGBMTSFEL:
@@ -69,6 +69,7 @@ class LightGBMTSFEL:
         )
         return table
 
+    @one_blas_thread
     def fit(self, train: WindowSet, val: WindowSet | None = None) -> LightGBMTSFEL:
         import lightgbm as lgb
 
@@ -92,6 +93,7 @@ class LightGBMTSFEL:
             self.models_.append((reg, clf))
         return self
 
+    @one_blas_thread
     def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(bool(self.models_), self.name)
         check_inputs(ws, self.needs, self.name)

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from respicast.dataset.windows import WindowSet
 from respicast.features import fill_gaps
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs
+from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
 
 
 def design(ws: WindowSet, n_lags: int, past_days: int, h: int, use_past: bool) -> np.ndarray:
@@ -54,6 +54,7 @@ class LogisticBaseline:
     def _x(self, ws: WindowSet, h: int) -> np.ndarray:
         return design(ws, self.n_lags, self.past_days, h, self.use_past)
 
+    @one_blas_thread
     def fit(self, train: WindowSet, val: WindowSet | None = None) -> LogisticBaseline:
         check_inputs(train, self.needs, self.name)
         level = inputs.safe_level(train)
@@ -77,6 +78,7 @@ class LogisticBaseline:
             self.models_.append((scaler, clf, reg, rate))
         return self
 
+    @one_blas_thread
     def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(bool(self.models_), self.name)
         check_inputs(ws, self.needs, self.name)

@@ -13,7 +13,7 @@ import numpy as np
 
 from respicast.dataset.windows import WindowSet
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs
+from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
 from respicast.models.baselines.dispersion import fit_nb_dispersion
 from respicast.models.count_dist import exceedance_prob
 
@@ -34,6 +34,7 @@ class Persistence:
         self.freq_: np.ndarray | None = None  # [H, n_bins] peak frequency per bin
         self.dispersion_: float = float("inf")
         self._fitted = False
+        self.offset_ = 0  # days from the last history position to the origin (latency)
 
     def persisted(self, ws: WindowSet) -> np.ndarray:
         """[N, H] persisted counts."""
@@ -42,9 +43,10 @@ class Persistence:
             value, _ = inputs.last_known(ws.history)
             return np.repeat(value[:, None], ws.horizon, axis=1)
         length, out = ws.lookback, np.full((len(ws), ws.horizon), np.nan)
+        last = length - 1 + self.offset_  # window position of the origin day itself
         for h in range(1, ws.horizon + 1):
             # same weekday k weeks before the target day, the most recent known one wins
-            for pos in range(length - 1 + h - 7, -1, -7):
+            for pos in range(last + h - 7, -1, -7):
                 if pos > length - 1:
                     continue
                 fill = np.isnan(out[:, h - 1])
@@ -57,7 +59,10 @@ class Persistence:
     def _ratio(self, ws: WindowSet, value: np.ndarray) -> np.ndarray:
         return value / ws.threshold[:, None]
 
+    @one_blas_thread
     def fit(self, train: WindowSet, val: WindowSet | None = None) -> Persistence:
+        check_inputs(train, self.needs, self.name)
+        self.offset_ = inputs.history_offset(train) if self.mode == "weekly" else 0
         value = self.persisted(train)
         if self.prob == "nb":
             self.dispersion_ = fit_nb_dispersion(train.y_count, value)
@@ -84,6 +89,7 @@ class Persistence:
         self._fitted = True
         return self
 
+    @one_blas_thread
     def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(self._fitted, self.name)
         value = self.persisted(ws)
