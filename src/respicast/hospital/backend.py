@@ -68,6 +68,7 @@ class DuckDBBackend(Backend):
             self.con = duckdb.connect(str(path), read_only=True)
         except duckdb.Error as err:
             raise ValueError(f"{path}: cannot open as a DuckDB database: {err}") from err
+        self.con.execute("SET enable_progress_bar = false")  # no bar drawn over the logs
 
     def columns(self, table: str) -> set[str] | None:
         rows = self.con.execute(

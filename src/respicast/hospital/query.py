@@ -101,10 +101,11 @@ a AS (
 ),
 matched AS (
   SELECT s.stay_id, min(r.precedence) AS precedence
-  FROM s JOIN rules r ON substr(s.pdx, 1, length(r.principal_prefix)) = r.principal_prefix
-  WHERE r.associated_prefix IS NULL
-     OR EXISTS (SELECT 1 FROM a WHERE a.stay_id = s.stay_id
-                AND substr(a.code, 1, length(r.associated_prefix)) = r.associated_prefix)
+  FROM s
+  JOIN rules r ON substr(s.pdx, 1, length(r.principal_prefix)) = r.principal_prefix
+  LEFT JOIN a ON a.stay_id = s.stay_id
+    AND substr(a.code, 1, length(r.associated_prefix)) = r.associated_prefix
+  WHERE r.associated_prefix IS NULL OR a.stay_id IS NOT NULL
   GROUP BY s.stay_id
 ),
 labelled AS (
