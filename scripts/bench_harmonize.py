@@ -14,7 +14,7 @@ import time
 import numpy as np
 import polars as pl
 
-from respicast.harmonize.build import source_columns
+from respicast.harmonize.build import feature_columns
 from respicast.harmonize.calendar import calendar_frame
 from respicast.harmonize.fill import fill_missing
 from respicast.harmonize.spatial import make_area
@@ -109,14 +109,9 @@ def harmonise(sources, dates: pl.Series) -> pl.DataFrame:
         {"zone": ["a", "b"], "population": [1000, 3000], "lat": [43.60, 43.65], "lon": [1.40, 1.45]}
     )
     area = make_area("city", None, zones)
-    table, names = pl.DataFrame({"date": dates}), []
-    for raw, meta in sources:
-        frame = finalize(raw, meta, TZ, "bench")
-        cols, _ = source_columns(
-            meta.name, frame, meta, {}, area, {"method": "idw"}, dates, TZ, "interpolate"
-        )
-        table = table.with_columns([v.alias(c.name) for c, v in cols])
-        names += [c.name for c, _ in cols]
+    read = {meta.name: (finalize(raw, meta, TZ, "bench"), meta, {}) for raw, meta in sources}
+    table, columns, _ = feature_columns(read, dates, area, {"method": "idw"}, TZ, "interpolate")
+    names = [c.name for c in columns]
     table = table.join(calendar_frame(dates), on="date", how="left")
     return fill_missing(table, names)[0]
 

@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from respicast.harmonize.build import source_columns
+from respicast.harmonize.build import feature_columns
 from respicast.harmonize.fill import fill_missing
 from respicast.harmonize.spatial import make_area
 from respicast.sources.frame import Latency, Site, SourceMeta, finalize
@@ -90,16 +90,9 @@ def _sources(rng: np.random.Generator):
 def _table(sources, weekly_to_daily: str) -> pl.DataFrame:
     dates = pl.date_range(START, START + dt.timedelta(days=N_DAYS + 5), "1d", eager=True)
     area = make_area("city", None, ZONES)
-    table = pl.DataFrame({"date": dates})
-    names = []
-    for raw, meta in sources:
-        frame = finalize(raw, meta, TZ, "test")
-        cols, _ = source_columns(
-            meta.name, frame, meta, {}, area, {"method": "idw"}, dates, TZ, weekly_to_daily
-        )
-        for col, values in cols:
-            table = table.with_columns(values.alias(col.name))
-            names.append(col.name)
+    read = {meta.name: (finalize(raw, meta, TZ, "test"), meta, {}) for raw, meta in sources}
+    table, columns, _ = feature_columns(read, dates, area, {"method": "idw"}, TZ, weekly_to_daily)
+    names = [c.name for c in columns]
     return fill_missing(table, names, "locf_then_seasonal", 3)[0]
 
 

@@ -118,23 +118,10 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
     dates = target["date"]
     table = pl.DataFrame({"date": dates, target_name: target["count"]})
 
-    columns, meta_sources = [], {}
-    for src_name, (frame, meta, options) in read.items():
-        cols, info = source_columns(
-            src_name,
-            frame,
-            meta,
-            options,
-            area,
-            spatial,
-            dates,
-            tz,
-            cfg.get("weekly_to_daily", "step"),
-        )
-        for col, values in cols:
-            table = table.with_columns(values.alias(col.name))
-            columns.append(col)
-        meta_sources[src_name] = info
+    features, columns, meta_sources = feature_columns(
+        read, dates, area, spatial, tz, cfg.get("weekly_to_daily", "step")
+    )
+    table = table.hstack(features.drop("date"))
 
     cal_cfg = cfg.get("calendar") or {}
     cal = calendar_frame(dates, cal_cfg.get("country", "FR"), cal_cfg.get("school_zone", "C"))
@@ -189,6 +176,20 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
         target_latency_days=int(tgt.get("latency_days", 1)),
         meta=meta,
     )
+
+
+def feature_columns(
+    read: dict, dates: pl.Series, area: Area, spatial: dict, tz: str, weekly_to_daily: str
+) -> tuple[pl.DataFrame, list[Column], dict]:
+    """{name: (source frame, SourceMeta, options)} -> (date + feature columns, Columns, per-source info)."""
+    table, columns, info = pl.DataFrame({"date": dates}), [], {}
+    for src_name, (frame, meta, options) in read.items():
+        cols, info[src_name] = source_columns(
+            src_name, frame, meta, options, area, spatial, dates, tz, weekly_to_daily
+        )
+        table = table.with_columns([values.alias(col.name) for col, values in cols])
+        columns += [col for col, _ in cols]
+    return table, columns, info
 
 
 def source_columns(
