@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from .pgserver import bindir_or_stop, temp_cluster
 from .worlds import write_world
 
 ZONES_CSV = """zone,zone_name,postcode,population,lat,lon
@@ -40,89 +34,11 @@ def make_world(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-def _pg_bindir() -> Path | None:
-    candidates = [os.environ.get("PG_BINDIR", "")]
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    if shutil.which("pg_ctl"):
-        candidates.append(str(Path(shutil.which("pg_ctl")).parent))
-    for c in candidates:
-        if c and (Path(c) / "initdb").is_file() and (Path(c) / "pg_ctl").is_file():
-            return Path(c)
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A SQLAlchemy URL of a fresh PostgreSQL cluster (unix socket in a temp dir), stopped at the end.
+    """SQLAlchemy URL of a fresh PostgreSQL cluster for the session (see pgserver.py).
 
-    Missing binaries: fail when the CI variable is set, skip otherwise.
+    Missing server binaries: the tests fail when the CI variable is set, and skip otherwise.
     """
-    bindir = _pg_bindir()
-    if bindir is None:
-        message = (
-            "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin, "
-            "$PG_BINDIR or PATH; install them with `apt-get install -y postgresql`"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    as_user: list[str] = []
-    workdir = Path(tempfile.mkdtemp(prefix="respicast-pg-"))
-    if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres system user
-        try:
-            pg_user = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(workdir)
-            pytest.fail("running as root but no 'postgres' system user to run the server")
-        os.chown(workdir, pg_user.pw_uid, pg_user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = workdir / "data", _free_port()
-
-    def run(*cmd: str) -> None:
-        done = subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            log_text = (
-                (workdir / "server.log").read_text() if (workdir / "server.log").exists() else ""
-            )
-            pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}\n{log_text}")
-
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "postgres",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-    )
-    options = f"-p {port} -k {workdir} -c listen_addresses='' -c fsync=off"
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(workdir / "server.log"),
-        "-o",
-        options,
-        "-w",
-        "-t",
-        "60",
-        "start",
-    )
-    try:
-        yield f"postgresql+psycopg2://postgres@/postgres?host={workdir}&port={port}"
-    finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            capture_output=True,
-            timeout=120,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+    with temp_cluster(bindir_or_stop()) as url:
+        yield url

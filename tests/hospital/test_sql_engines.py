@@ -9,6 +9,7 @@ from polars.testing import assert_frame_equal
 from respicast.hospital import daily_counts, load_stays
 
 from .cases import mixed_stays
+from .pgserver import bindir_or_stop
 
 
 def _compare_with_duckdb(world, url, zones_csv):
@@ -64,3 +65,16 @@ def test_postgres_missing_table_is_a_clear_error(zones_csv, postgres_url):
     engine.dispose()
     with pytest.raises(LookupError, match="table 'associated_dx' not found"):
         daily_counts(postgres_url, zones_csv)
+
+
+@pytest.mark.parametrize(
+    "ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_server_binaries_fail_under_ci_and_skip_elsewhere(
+    tmp_path, monkeypatch, ci, outcome
+):
+    monkeypatch.delenv("PG_BINDIR", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="PostgreSQL server binaries"):
+        bindir_or_stop(str(tmp_path / "no-postgresql" / "*" / "bin"))
