@@ -40,7 +40,7 @@ class GLMDLNM:
     def __init__(
         self,
         pollutants: list[str] | None = None,
-        temperature: str | None = "temp",
+        temperature: str | None = "auto",
         pollutant_max_lag: int = 7,
         temperature_max_lag: int = 21,
         pollutant_lag_df: int | None = 3,
@@ -51,8 +51,11 @@ class GLMDLNM:
     ):
         if family not in ("quasipoisson", "nb"):
             raise ValueError(f"glm_dlnm.family must be 'quasipoisson' or 'nb', got {family!r}")
-        self.pollutants = list(pollutants) if pollutants is not None else ["pm10"]
+        # None: every past channel of group 'pollution'; "auto": the first channel named *temp*
+        self.pollutants = list(pollutants) if pollutants is not None else None
         self.temperature = temperature
+        self.pollutants_: list[str] = []
+        self.temperature_: str | None = None
         self.pollutant_max_lag, self.temperature_max_lag = pollutant_max_lag, temperature_max_lag
         self.pollutant_lag_df, self.temperature_lag_df = pollutant_lag_df, temperature_lag_df
         self.temperature_df, self.time_df_per_year, self.family = (
@@ -65,10 +68,28 @@ class GLMDLNM:
     # ---- terms ----
 
     def _exposures(self) -> list[tuple[str, int, int | None]]:
-        out = [(p, self.pollutant_max_lag, self.pollutant_lag_df) for p in self.pollutants]
-        if self.temperature:
-            out.append((self.temperature, self.temperature_max_lag, self.temperature_lag_df))
+        out = [(p, self.pollutant_max_lag, self.pollutant_lag_df) for p in self.pollutants_]
+        if self.temperature_:
+            out.append((self.temperature_, self.temperature_max_lag, self.temperature_lag_df))
         return out
+
+    def _resolve_channels(self, ws: WindowSet) -> None:
+        if self.pollutants is None:
+            self.pollutants_ = [
+                n for n, g in zip(ws.past_names, ws.past_groups, strict=True) if g == "pollution"
+            ]
+        else:
+            self.pollutants_ = list(self.pollutants)
+        if self.temperature == "auto":
+            temps = [n for n in ws.past_names if "temp" in n.lower() and n not in self.pollutants_]
+            self.temperature_ = temps[0] if temps else None
+        else:
+            self.temperature_ = self.temperature
+        if not self._exposures():
+            raise ValueError(
+                f"{self.name}: no exposure: past_groups has no 'pollution' channel and no channel "
+                f"named *temp*; set model.pollutants / model.temperature (past_names: {ws.past_names})"
+            )
 
     def _check(self, ws: WindowSet) -> None:
         check_inputs(ws, self.needs, self.name)
@@ -90,7 +111,7 @@ class GLMDLNM:
     def _fit_terms(self, train: WindowSet) -> None:
         self.var_bases_ = {}
         for name, _, _ in self._exposures():
-            if name == self.temperature:
+            if name == self.temperature_:
                 values = self.exposure_lags(train, name, 0)[:, 0]
                 self.var_bases_[name] = NaturalSpline(df=self.temperature_df).fit(values)
             else:
@@ -126,6 +147,8 @@ class GLMDLNM:
 
     @one_blas_thread
     def fit(self, train: WindowSet, val: WindowSet | None = None) -> GLMDLNM:
+        check_inputs(train, self.needs, self.name)
+        self._resolve_channels(train)
         self._check(train)
         self._fit_terms(train)
         self.models_ = []
