@@ -38,14 +38,19 @@ def column_name(source: str, variable: str) -> str:
 
 
 def _world_dir(cfg: dict) -> str | None:
+    """Simulated data: make sure the world folder matches data.world (simulated on first use)."""
     world = cfg.get("world") or {}
     if not world.get("dir"):
         return None
-    if not Path(world["dir"]).exists():
-        from respicast.world import ensure_world  # lazy: only simulated data needs the simulator
+    # lazy: only simulated data needs the simulator
+    from respicast.world.config import load_world_config
+    from respicast.world.simulate import ensure_world
 
-        ensure_world(world["dir"], world.get("config"))
-    return str(world["dir"])
+    spec = world.get("config") or "toulouse"
+    world_cfg = load_world_config(spec) if isinstance(spec, str) else dict(spec)
+    if world.get("seed") is not None:
+        world_cfg["seed"] = int(world["seed"])
+    return str(ensure_world(world_cfg, world["dir"]))
 
 
 def _zones(cfg: dict, world_dir: str | None):
