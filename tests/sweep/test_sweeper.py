@@ -139,3 +139,33 @@ def test_submitit_local_launcher(sweep):
     assert sweep.states() == {"COMPLETE": 2}
     assert all(len(t.intermediate_values) == 8 for t in study.trials)  # reported from the jobs
     assert list((sweep.dir / ".submitit").iterdir())
+
+
+@pytest.mark.slow
+def test_worker_killed_under_joblib_fails_its_batch_and_sweep_goes_on(sweep):
+    marker = sweep.root / "killed_once"
+    proc = sweep.run(
+        "hydra/launcher=local_joblib",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.max_failures=5",
+        "x=interval(-2, 4)",
+        "mode=kill",
+        "kill_at=1",
+        f"kill_marker={marker}",
+    )
+    ok(proc)  # the launcher raised (worker died); the sweeper recorded it and ran more trials
+    states = [t.state.name for t in sweep.study().trials]
+    # the whole batch is lost with the pool (trial 0 too); later batches complete
+    assert states[:2] == ["FAIL", "FAIL"] and states.count("COMPLETE") == 2
+
+
+def test_search_over_unknown_key_stops_before_launching(sweep):
+    proc = sweep.run("hydra.sweeper.n_trials=3", "not_a_key=choice(1, 2)")
+    assert proc.returncode != 0 and "not_a_key" in proc.stderr
+    (trial,) = sweep.study().trials
+    assert (
+        trial.state.name == "FAIL"
+        and trial.user_attrs["fail_reason"] == "config composition failed"
+    )
+    assert not (sweep.dir / "0").exists()

@@ -255,12 +255,15 @@ class RespicastOptunaSweeper(Sweeper):
                 break
             trials = [study.ask(space) for _ in range(min(self.n_jobs, remaining))]
             batch = self._batch_overrides(trials, fixed, url, study.study_name)
-            try:
-                self.validate_batch_is_legal(batch)
-            except Exception:
-                for t in trials:  # a config error would fail every trial: stop the sweep
-                    self._fail(study, t.number, "config composition failed")
-                raise
+            if not returns:
+                # Compose the first batch here to stop early on a config error (not on every
+                # batch: composing twice per trial is slow; a later bad value just FAILs its trial).
+                try:
+                    self.validate_batch_is_legal(batch)
+                except Exception:
+                    for t in trials:
+                        self._fail(study, t.number, "config composition failed")
+                    raise
             error: BaseException | None = None
             results: Sequence[JobReturn | None]
             try:
