@@ -12,9 +12,7 @@ from respicast.sweep import OptunaPruning, TrialRef, load_trial
 from respicast.sweep.trial import PRUNED_ATTR, PRUNER_ATTR
 
 # Lightning 2.6 on torch 2.13 warns about its own pytree use; not ours to fix
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:`isinstance\\(treespec, LeafSpec\\)`"
-)
+pytestmark = pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)`")
 
 
 class Tiny(pl.LightningModule):
