@@ -59,7 +59,7 @@ def fit_and_predict(
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
         if best and Path(best).exists():
             log.info("restoring the best checkpoint %s", best)
-            model.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+            model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
     else:
         model.fit(dm.part("train"), dm.part("val"))
     preds = {}

@@ -48,9 +48,11 @@ class ForecastModule(pl.LightningModule):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
-        self.save_hyperparameters(logger=False, ignore=["net"])
+        # only plain values go into checkpoints, so they load with torch's weights_only=True
+        self.save_hyperparameters(logger=False, ignore=["net", "dims", "optimizer", "scheduler"])
         self.name = name
         self.dims = dims
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         # channels: level-relative history, history-known mask, past covariates
         self.net = net(in_channels=2 + dims.n_past, lookback=dims.lookback)
         if dims.n_future and not getattr(self.net, "uses_future", False):
@@ -123,10 +125,10 @@ class ForecastModule(pl.LightningModule):
         return None if self.log_k is None else torch.exp(self.log_k.detach())
 
     def configure_optimizers(self):
-        opt = self.hparams.optimizer(params=self.parameters())
-        if self.hparams.scheduler is None:
+        opt = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
             return opt
         return {
             "optimizer": opt,
-            "lr_scheduler": {"scheduler": self.hparams.scheduler(optimizer=opt), "monitor": "val/loss"},
+            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=opt), "monitor": "val/loss"},
         }

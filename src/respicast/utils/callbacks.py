@@ -6,12 +6,15 @@ import lightning.pytorch as pl
 import torch
 
 
-class EpochSeed(pl.Callback):
-    """Reseed torch at every epoch start (dropout, initial states), so a run resumed from the
-    end-of-epoch checkpoint replays exactly what the uninterrupted run did."""
+class StepSeed(pl.Callback):
+    """Reseed torch before every training batch (dropout masks) from the global step.
+
+    A run resumed from last.ckpt then replays exactly what the uninterrupted run did, whatever
+    else consumed random numbers in between (data loader set-up, sanity checks).
+    """
 
     def __init__(self, seed: int):
         self.seed = seed
 
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        torch.manual_seed(self.seed + trainer.current_epoch)
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module, batch, batch_idx: int) -> None:
+        torch.manual_seed(self.seed * 1_000_003 + trainer.global_step)

@@ -1,0 +1,93 @@
+"""respicast-train end to end on real public data (Chicago NMMAPS), kept small."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+from respicast.cli import CONFIG_DIR
+from respicast.cli.train import train
+
+SMALL = [
+    "data=chicago_nmmaps",
+    "logger=none",
+    "extras.print_config=false",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=4",
+    "+trainer.limit_val_batches=3",
+    "+trainer.enable_progress_bar=false",
+    "evaluation.bootstrap.n=0",
+]
+PRED_COLUMNS = {
+    "origin_date", "target_date", "horizon", "observed", "predicted", "peak", "peak_prob", "model",
+}
+
+
+def run_in_process(tmp_path: Path, overrides: list[str]) -> dict:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[*SMALL, *overrides], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path)
+        cfg.hydra.runtime.output_dir = str(tmp_path)
+        cfg.hydra.job.num = 0
+    HydraConfig().set_config(cfg)
+    return train(cfg)
+
+
+@pytest.mark.parametrize("model", ["lstm", "cnn1d", "cnn_lstm", "tcn"])
+def test_each_deep_model_writes_the_run_files(model, tmp_path):
+    metrics = run_in_process(tmp_path, [f"model={model}"])
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("test/auroc_h1", "test/brier_h1", "test/mae_h1", "test/auroc_h7", "test/n_pos_h1"):
+        assert key in saved and saved[key] == pytest.approx(metrics[key], nan_ok=True)
+    assert 0.0 <= saved["test/auroc_h1"] <= 1.0 and saved["test/mae_h1"] > 0
+    pred = pl.read_parquet(tmp_path / "predictions.parquet")
+    assert PRED_COLUMNS <= set(pred.columns)
+    assert set(pred["model"].unique()) == {model} and set(pred["horizon"].unique()) == set(range(1, 8))
+    assert ((pred["target_date"] - pred["origin_date"]).dt.total_days() == pred["horizon"]).all()
+    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+    assert (tmp_path / "config_resolved.yaml").exists() and (tmp_path / "report.html").exists()
+
+
+def test_same_seed_same_metrics(tmp_path):
+    a = run_in_process(tmp_path / "a", ["model=tcn", "seed=7"])
+    b = run_in_process(tmp_path / "b", ["model=tcn", "seed=7"])
+    assert a["test/auroc_h1"] == b["test/auroc_h1"] and a["test/mae_h3"] == b["test/mae_h3"]
+
+
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
+    """Stop after epoch 1 (as a killed run leaves last.ckpt), resume to epoch 2: same metrics."""
+    full = run_in_process(tmp_path / "full", ["model=lstm", "trainer.max_epochs=2", "callbacks=none",
+                                              "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
+                                              "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}"])
+    common = ["model=lstm", "callbacks=none",
+              "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
+              "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}"]
+    run_in_process(tmp_path / "first", [*common, "trainer.max_epochs=1"])
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    resumed = run_in_process(tmp_path / "resumed", [*common, "trainer.max_epochs=2", f"ckpt_path={last}"])
+    for key in ("test/auroc_h1", "test/brier_h1", "test/mae_h7"):
+        assert resumed[key] == pytest.approx(full[key], abs=1e-9), key
+
+
+def test_multirun_writes_one_run_dir_per_model(tmp_path):
+    env = {**os.environ, "RESPICAST_ROOT": str(tmp_path)}
+    cmd = [sys.executable, "-m", "respicast.cli.train", "-m", "model=lstm,tcn", *SMALL,
+           f"hydra.sweep.dir={tmp_path}/sweep"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = sorted((tmp_path / "sweep").glob("*/metrics.json"))
+    assert len(runs) == 2
+    models = {pl.read_parquet(r.parent / "predictions.parquet")["model"][0] for r in runs}
+    assert models == {"lstm", "tcn"}
