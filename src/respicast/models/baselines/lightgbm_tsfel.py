@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from respicast.dataset.windows import WindowSet
-from respicast.features import FeatureCache, tsfel_table, unknown_tail
+from respicast.features import FeatureCache, fill_gaps, tsfel_table, unknown_tail
 from respicast.models.baselines import inputs
 from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
 
@@ -24,6 +24,7 @@ class LightGBMTSFEL:
         self,
         features: list[str] | None = None,
         use_past: bool = True,
+        recent_days: int = 7,
         n_estimators: int = 200,
         learning_rate: float = 0.05,
         num_leaves: int = 15,
@@ -36,6 +37,7 @@ class LightGBMTSFEL:
     ):
         self.features = list(features) if features is not None else None
         self.use_past = use_past
+        self.recent_days = recent_days
         self.needs = frozenset({"history", *(["past"] if use_past else [])})
         self.params = dict(
             n_estimators=n_estimators,
@@ -57,11 +59,15 @@ class LightGBMTSFEL:
         self.models_: list = []
 
     def design(self, ws: WindowSet, h: int, table: np.ndarray | None = None) -> np.ndarray:
-        """[N, P] inputs for horizon index h: TSFEL table + threshold/level + target calendar."""
+        """[N, P] inputs for horizon index h: TSFEL table, latest values, threshold/level, calendar."""
         if table is None:
             table = self._table(ws)
         thr_rel = np.log(np.clip(ws.threshold / inputs.safe_level(ws), 1e-3, None))
-        return np.concatenate([table, thr_rel[:, None], ws.future[:, h, :]], axis=1)
+        # window summaries miss "what happened last": add the latest days as they are
+        recent = [inputs.relative_lags(ws, min(self.recent_days, ws.lookback))]
+        if self.use_past:
+            recent.append(fill_gaps(np.moveaxis(ws.past, 1, -1))[:, :, -1])
+        return np.concatenate([table, *recent, thr_rel[:, None], ws.future[:, h, :]], axis=1)
 
     def _table(self, ws: WindowSet) -> np.ndarray:
         table, self.columns_ = tsfel_table(
