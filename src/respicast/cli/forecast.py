@@ -1,0 +1,46 @@
+"""respicast-forecast: a trained run + an as-of date -> forecast.json, forecast.csv, forecast.html."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from respicast.cli import CONFIG_DIR
+
+log = logging.getLogger(__name__)
+
+
+def forecast(cfg: DictConfig) -> Path:
+    """Make the forecast and write the three files to the Hydra run dir; returns that dir."""
+    from respicast.forecast import make_forecast, write_outputs
+
+    fc = make_forecast(str(cfg.ckpt_path), cfg.asof, cfg)
+    out = Path(cfg.paths.output_dir)
+    write_outputs(fc, out, int(cfg.get("suppress_below", 5)))
+    levels = ", ".join(
+        f"{r['date']:%a %d}: {r['level']} ({100 * r['peak_prob']:.0f} %)"
+        for r in fc.days.iter_rows(named=True)
+    )
+    log.info("forecast as of %s (%s): %s", fc.asof, fc.model, levels)
+    print(f"wrote forecast.json, forecast.csv, forecast.html to {out}")
+    return out
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="forecast")
+def main(cfg: DictConfig) -> None:
+    from respicast.forecast import ForecastError
+
+    try:
+        forecast(cfg)
+    except ForecastError as e:
+        log.error("%s", e)
+        print(f"respicast-forecast: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

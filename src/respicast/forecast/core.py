@@ -1,0 +1,230 @@
+"""make_forecast: trained run + as-of date -> the next H days as a ward reads them.
+
+Steps: load the run (model, calibrators, thresholds, its data config); rebuild the training split
+so the fitted state is identical; cut the daily table at the as-of date and take the window ending
+there; predict, calibrate, add NB prediction intervals, alert levels and group contributions; and
+check the freshness of each source on the as-of date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from omegaconf import DictConfig, OmegaConf
+
+from respicast.dataset.datamodule import WindowDataModule
+from respicast.forecast import alerts, drivers, freshness
+from respicast.forecast.errors import ForecastError
+from respicast.forecast.run_dir import (
+    TrainedRun,
+    dispersion,
+    load_model,
+    load_run,
+    requested_data_config,
+)
+from respicast.forecast.window import asof_window
+from respicast.models.count_dist import quantiles
+from respicast.models.predict import predict_arrays
+from respicast.table import DailyTable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Forecast:
+    """Everything the exporters need; counts are raw here (suppression happens on export)."""
+
+    asof: dt.date
+    model: str
+    run_dir: str
+    area: str
+    target: str
+    days: pl.DataFrame  # one row per target day
+    observed: pl.DataFrame  # date, admissions (as known on the as-of date)
+    thresholds: dict[int, dict]
+    driver_records: list[dict]
+    driver_lines: list[dict]  # {horizon, day, group, text}
+    driver_summary: dict[str, float]
+    coverage: dict[str, dict]
+    stale: list[str]
+    filled: list[dict]
+    fill_rule: str
+    history_gaps: list[str]
+    intervals: list[float]
+    notes: list[str] = field(default_factory=list)
+
+
+def _plain(node) -> dict:
+    return (
+        OmegaConf.to_container(node, resolve=True)
+        if isinstance(node, DictConfig)
+        else dict(node or {})
+    )
+
+
+def parse_asof(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as e:
+        raise ForecastError(f"asof={value!r}: give a date as YYYY-MM-DD") from e
+
+
+def _datamodule(
+    run: TrainedRun, data_overrides, seed, table: DailyTable | None
+) -> WindowDataModule:
+    data_cfg = requested_data_config(run.cfg.data, data_overrides)
+    dm = WindowDataModule(
+        data_cfg, table=table, seed=int(run.cfg.get("seed", 0) if seed is None else seed)
+    )
+    dm.setup()
+    if run.predictions is not None:  # the split must be the training one, or the scalers differ
+        for part in ("val", "test"):
+            rows = run.predictions.filter(pl.col("split") == part)
+            if (
+                rows.height
+                and np.datetime64(rows["origin_date"].min(), "D") != dm.part(part).origins[0]
+            ):
+                raise ForecastError(
+                    f"the {part} part now starts on {dm.part(part).origins[0]}, in training on "
+                    f"{rows['origin_date'].min()}: the split (and the fitted scalers) would differ; "
+                    "fix data.split.val_start/test_start to the trained run's dates"
+                )
+    return dm
+
+
+def _intervals(
+    mean: np.ndarray, k: np.ndarray | None, levels: list[float]
+) -> dict[str, np.ndarray]:
+    out = {}
+    for lv in levels:
+        lo_q, hi_q = (1 - lv) / 2, 1 - (1 - lv) / 2
+        lo, hi = np.empty_like(mean), np.empty_like(mean)
+        for h, m in enumerate(mean):
+            kh = None if k is None or not np.isfinite(k[h]) else k[h]
+            lo[h], hi[h] = quantiles(m, lo_q, kh), quantiles(m, hi_q, kh)
+        pct = round(100 * lv)
+        out[f"lower_{pct}"], out[f"upper_{pct}"] = lo, hi
+    return out
+
+
+def _calibrate(run: TrainedRun, probs: np.ndarray) -> np.ndarray:
+    cal = run.fitted.get("calibrators")
+    if cal is None:
+        return probs
+    return np.stack([cal.apply(probs[:, h], h + 1) for h in range(probs.shape[1])], axis=1)
+
+
+def make_forecast(
+    ckpt_path: str,
+    asof,
+    cfg: DictConfig | dict | None = None,
+    *,
+    table: DailyTable | None = None,
+) -> Forecast:
+    """`cfg`: the forecast config (conf/forecast.yaml); `table`: a daily table to use instead of
+    building one from the sources (tests, notebooks)."""
+    cfg = OmegaConf.create(cfg or {}) if not isinstance(cfg, DictConfig) else cfg
+    asof = parse_asof(asof)
+    run = load_run(ckpt_path, str(cfg.get("checkpoint", "best")))
+    dm = _datamodule(run, cfg.get("data"), cfg.get("seed"), table)
+    used = dm.table_used  # the group-selected table (the given one, when given)
+    ws = asof_window(dm, asof, used)
+    H = dm.dims.horizon
+    model = load_model(run, dm)
+
+    ab = drivers.ablated_windows(ws, dm.dims.has_history)
+    counts, raw = predict_arrays(model, ab.windows)
+    probs = _calibrate(run, raw)
+    mean, p, p_raw = counts[0], probs[0], raw[0]
+    k_disp = dispersion(model, run, H)
+    bands = _intervals(mean, k_disp, list(cfg.get("intervals", [0.8, 0.95])))
+
+    val = run.predictions.filter(pl.col("split") == "val") if run.predictions is not None else None
+    thr = alerts.level_thresholds(_plain(cfg.get("alert")), run.fitted, val, H)
+    target_days = [asof + dt.timedelta(days=h) for h in range(1, H + 1)]
+    labels = [f"{d:%A} {d.day} {d:%b}" for d in target_days]
+    dcfg = cfg.get("drivers") or {}
+    records, lines = drivers.driver_table(
+        ab.groups,
+        probs,
+        counts,
+        labels,
+        min_points=float(dcfg.get("min_points", 1.0)),
+        top=int(dcfg.get("top", 3)),
+    )
+    days = pl.DataFrame(
+        {
+            "date": target_days,
+            "day": labels,
+            "horizon": np.arange(1, H + 1, dtype=np.int32),
+            "expected": mean,
+            **bands,
+            "peak_threshold": np.repeat(ws.threshold, H).astype(float),
+            "peak_prob": p,
+            "peak_prob_raw": p_raw,
+            "watch_threshold": [thr[h]["watch"] for h in range(1, H + 1)],
+            "alert_threshold": [thr[h]["alert"] for h in range(1, H + 1)],
+            "level": [alerts.level_of(float(p[h - 1]), thr[h]) for h in range(1, H + 1)],
+            "dispersion": np.full(H, np.inf) if k_disp is None else np.asarray(k_disp, float),
+        }
+    )
+    fcfg = cfg.get("freshness") or {}
+    coverage = freshness.source_coverage(dm.cfg, used, asof)
+    coverage["admissions"] = freshness.target_coverage(used, asof)
+    limits = _plain(fcfg.get("max_staleness_days"))
+    stale = freshness.check_staleness(coverage, limits, str(fcfg.get("on_stale", "error")))
+    hist_days = int(cfg.get("history_days", 56))
+    known_by = asof - dt.timedelta(days=used.target_latency_days)
+    observed = used.frame.filter(
+        pl.col("date").is_between(known_by - dt.timedelta(days=hist_days - 1), known_by)
+    ).select("date", pl.col(used.target).cast(pl.Float64).alias("admissions"))
+    filled = freshness.filled_in_window(
+        used, asof, dm.dims.lookback, int(fcfg.get("recent_days", 7))
+    )
+    gaps = (
+        freshness.history_gaps(ws.history[0], asof, used.target_latency_days)
+        if dm.dims.has_history
+        else []
+    )
+    notes = []
+    if filled:
+        notes.append(
+            f"{sum(f['days'] for f in filled)} input value(s) of the last {dm.dims.lookback} days "
+            "were missing as published and were filled (rule below)"
+        )
+    if gaps:
+        notes.append(
+            f"admissions unknown on {len(gaps)} day(s) of the lookback; the model sees them as missing"
+        )
+    if not np.isfinite(ws.threshold[0]):
+        notes.append(
+            "the peak threshold is undefined at this date (too little history): no peak probability"
+        )
+    return Forecast(
+        asof=asof,
+        model=run.model_name,
+        run_dir=str(run.run_dir),
+        area=used.area,
+        target=used.target,
+        days=days,
+        observed=observed,
+        thresholds=thr,
+        driver_records=records,
+        driver_lines=lines,
+        driver_summary=drivers.group_summary(records),
+        coverage=coverage,
+        stale=stale,
+        filled=filled,
+        fill_rule=freshness.fill_rule(dm.cfg),
+        history_gaps=gaps,
+        intervals=list(cfg.get("intervals", [0.8, 0.95])),
+        notes=notes,
+    )
