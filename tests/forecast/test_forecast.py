@@ -200,3 +200,26 @@ def test_ppv_threshold_and_count_cells():
     assert ppv_threshold(y, p, 0.99, 3) is None
     assert count_cell(4.9, 5) == "<5" and count_cell(5.0, 5) == 5 and count_cell(7.26, 5, 1) == 7.3
     assert count_cell(float("nan"), 5) is None
+
+
+def test_small_simulated_world_train_then_forecast(tmp_path, train_fn):
+    """The default data path (simulated Toulouse world, small config), end to end."""
+    run = train_fn(
+        tmp_path / "run",
+        [
+            "data=toulouse_sim",
+            "data.world.config=small",
+            f"paths.root_dir={tmp_path}",
+            "data.split.val_start=2020-07-01",
+            "data.split.test_start=2021-03-01",
+            "model=tcn",
+        ],
+    )
+    fc = make_forecast(str(run), "2021-06-15", CFG)
+    paths = write_outputs(fc, tmp_path / "fc", 5)
+    assert all(p.stat().st_size > 0 for p in paths.values())
+    assert {"air", "weather", "pollen", "ili", "admissions"} <= set(fc.coverage)
+    assert fc.coverage["ili"]["staleness_days"] <= 10  # weekly, out on the Wednesday after
+    assert {"pollution", "pollen", "epidemics", "weather", "calendar", "history"} == set(
+        fc.driver_summary
+    )

@@ -21,6 +21,7 @@ from respicast.forecast import alerts, drivers, freshness
 from respicast.forecast.errors import ForecastError
 from respicast.forecast.run_dir import (
     TrainedRun,
+    as_dict,
     dispersion,
     load_model,
     load_run,
@@ -56,14 +57,6 @@ class Forecast:
     history_gaps: list[str]
     intervals: list[float]
     notes: list[str] = field(default_factory=list)
-
-
-def _plain(node) -> dict:
-    return (
-        OmegaConf.to_container(node, resolve=True)
-        if isinstance(node, DictConfig)
-        else dict(node or {})
-    )
 
 
 def parse_asof(value) -> dt.date:
@@ -148,7 +141,7 @@ def make_forecast(
     bands = _intervals(mean, k_disp, list(cfg.get("intervals", [0.8, 0.95])))
 
     val = run.predictions.filter(pl.col("split") == "val") if run.predictions is not None else None
-    thr = alerts.level_thresholds(_plain(cfg.get("alert")), run.fitted, val, H)
+    thr = alerts.level_thresholds(as_dict(cfg.get("alert")), run.fitted, val, H)
     target_days = [asof + dt.timedelta(days=h) for h in range(1, H + 1)]
     labels = [f"{d:%A} {d.day} {d:%b}" for d in target_days]
     dcfg = cfg.get("drivers") or {}
@@ -179,7 +172,7 @@ def make_forecast(
     fcfg = cfg.get("freshness") or {}
     coverage = freshness.source_coverage(dm.cfg, used, asof)
     coverage["admissions"] = freshness.target_coverage(used, asof)
-    limits = _plain(fcfg.get("max_staleness_days"))
+    limits = as_dict(fcfg.get("max_staleness_days"))
     stale = freshness.check_staleness(coverage, limits, str(fcfg.get("on_stale", "error")))
     hist_days = int(cfg.get("history_days", 56))
     known_by = asof - dt.timedelta(days=used.target_latency_days)

@@ -69,9 +69,13 @@ WORDS = {
 }
 
 
+PLURAL = {"recent admissions", "respiratory epidemics"}
+
+
 def sentence(group: str, delta_points: float, day_label: str) -> str:
-    verb = "raises" if delta_points > 0 else "lowers"
     what = WORDS.get(group, group)
+    plural = what in PLURAL
+    verb = ("raise" if delta_points > 0 else "lower") + ("" if plural else "s")
     n = abs(delta_points)
     amount = f"{n:.0f} point{'s' if round(n) != 1 else ''}" if n >= 1 else "less than 1 point"
     return f"{what[0].upper()}{what[1:]} {verb} the peak probability for {day_label} by {amount}"

@@ -20,6 +20,7 @@ from respicast.dataset.build import build_windows
 from respicast.dataset.datamodule import WindowDataModule
 from respicast.dataset.windows import WindowSet
 from respicast.forecast.errors import ForecastError
+from respicast.forecast.run_dir import as_dict
 from respicast.table import DailyTable
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def future_calendar(dm: WindowDataModule, asof: dt.date, names: list[str]) -> np
         return np.zeros((1, dm.dims.horizon, 0), np.float32)
     from respicast.harmonize.calendar import calendar_frame
 
-    cal = OmegaConf.to_container(dm.cfg.get("calendar") or {}, resolve=True)
+    cal = as_dict(dm.cfg.get("calendar"))
     days = pl.Series("date", [asof + dt.timedelta(days=h) for h in range(1, dm.dims.horizon + 1)])
     frame = calendar_frame(days, cal.get("country", "FR"), cal.get("school_zone", "C"))
     raw = frame.select(names).cast(float).to_numpy()
