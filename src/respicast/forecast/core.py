@@ -197,6 +197,11 @@ def make_forecast(
         notes.append(
             f"admissions unknown on {len(gaps)} day(s) of the lookback; the model sees them as missing"
         )
+    test_start = dm.part("test").origins[0]
+    if np.datetime64(asof, "D") < test_start:  # the model or its calibration saw these days
+        notes.append(
+            f"as-of date before the run's test period ({test_start}): not an honest backtest"
+        )
     if not np.isfinite(ws.threshold[0]):
         notes.append(
             "the peak threshold is undefined at this date (too little history): no peak probability"
