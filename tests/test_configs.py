@@ -13,6 +13,7 @@ from omegaconf import DictConfig, open_dict
 
 from respicast.cli import CONFIG_DIR
 from respicast.dataset.datamodule import Dims
+from respicast.training import instantiate_model
 from respicast.utils.instantiate import instantiate_named
 
 CONF = Path(CONFIG_DIR)
@@ -67,8 +68,8 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
     callbacks = instantiate_named(cfg.get("callbacks"), "callback")
     assert all(hasattr(c, "on_train_epoch_start") for c in callbacks)
     dims = Dims(lookback=cfg.data.lookback, horizon=cfg.data.horizon, n_past=3, n_future=2, has_history=True)
-    model = hydra.utils.instantiate(cfg.model, dims=dims) if "net" in cfg.model else hydra.utils.instantiate(cfg.model)
-    assert model is not None
+    model = instantiate_model(cfg.model, dims)
+    assert model.name == cfg.model.name
     for key in ("name", "horizon", "lookback", "groups", "peak", "split"):
         assert key in cfg.data, f"data={cfg.data.name} lacks {key}"
     assert isinstance(cfg.optimized_metric, str) and "/" in cfg.optimized_metric

@@ -22,17 +22,13 @@ def oracle_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) ->
     if not world_dir:
         return {}
     from respicast.evaluation import evaluate_predictions
-    from respicast.world.oracle import peak_probability
+    from respicast.world.oracle import expected_counts, peak_probability
 
-    target = cfg.data.get("target") or {}
+    outcomes = tuple((cfg.data.get("target") or {}).get("outcomes") or ("copd", "asthma"))
     dates = test["target_date"].to_numpy().astype("datetime64[D]")
     oracle = test.with_columns(
-        peak_prob=pl.Series(
-            peak_probability(
-                world_dir, dates, test["threshold"].to_numpy(),
-                outcomes=tuple(target.get("outcomes") or ("copd", "asthma")),
-            )
-        ),
+        predicted=pl.Series(expected_counts(world_dir, dates, outcomes=outcomes)),
+        peak_prob=pl.Series(peak_probability(world_dir, dates, test["threshold"].to_numpy(), outcomes=outcomes)),
         model=pl.lit("oracle"),
     )
     # no calibration and no bootstrap for the ceiling: it is the truth
@@ -83,14 +79,14 @@ def evaluate_run(
     oracle = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("oracle/")} or None
     write_run_report(
         out_dir, metrics=metrics, test=result.test, plots=plots, data_summary=data_summary(dm),
-        model_name=str(cfg.model.get("name", "model")), oracle=oracle,
+        model_name=model.name, oracle=oracle,
     )
     for lg in loggers or []:
         lg.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
         if type(lg).__name__ == "WandbLogger":
             log_to_wandb(lg.experiment, plots, result.test)
     _save_fitted(out_dir, result, model)
-    print_metrics_table(metrics, "test", title=f"{cfg.model.get('name', 'model')} on {cfg.data.name}: test metrics")
+    print_metrics_table(metrics, "test", title=f"{model.name} on {cfg.data.name}: test metrics")
     return metrics
 
 

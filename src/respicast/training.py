@@ -12,9 +12,9 @@ from pathlib import Path
 import hydra
 import polars as pl
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
-from respicast.dataset.datamodule import WindowDataModule
+from respicast.dataset.datamodule import Dims, WindowDataModule
 from respicast.dataset.splits import Split
 from respicast.models.predict import is_deep, predict_arrays, predictions_frame
 from respicast.utils.instantiate import instantiate_named
@@ -22,11 +22,23 @@ from respicast.utils.instantiate import instantiate_named
 log = logging.getLogger(__name__)
 
 
+def instantiate_model(model_cfg: DictConfig, dims: Dims):
+    """A deep model (built for the input dims) or a baseline, labelled with the config's name."""
+    if "net" in model_cfg:
+        return hydra.utils.instantiate(model_cfg, dims=dims)
+    conf = model_cfg.copy()
+    with open_dict(conf):
+        conf.pop("name", None)  # the run's label, not a constructor argument
+    model = hydra.utils.instantiate(conf)
+    model.name = str(model_cfg.get("name") or getattr(model, "name", type(model).__name__))
+    return model
+
+
 def build_model(model_cfg: DictConfig, dm: WindowDataModule):
     """Instantiate a model for the data; refuse one whose covariate needs the data cannot meet."""
-    if "net" in model_cfg:
-        return hydra.utils.instantiate(model_cfg, dims=dm.dims)
-    model = hydra.utils.instantiate(model_cfg)
+    model = instantiate_model(model_cfg, dm.dims)
+    if is_deep(model):
+        return model
     ws = dm.windows
     have = {"history": dm.dims.has_history, "past": ws.past.shape[2] > 0, "future": ws.future.shape[2] > 0}
     missing = sorted(n for n in getattr(model, "needs", ()) if not have.get(n, False))
@@ -50,7 +62,7 @@ def fit_and_predict(
     """Fit on the train part (early stopping on val) and return the model and val/test predictions."""
     dm.setup(split=split)
     model = build_model(cfg.model, dm)
-    name = str(cfg.model.get("name", type(model).__name__))
+    name = model.name
     fold = dm.split.fold
     if is_deep(model):
         callbacks = instantiate_named(cfg.get("callbacks"), "callback") + list(extra_callbacks or [])
