@@ -164,7 +164,7 @@ def test_bad_inputs_give_clear_errors(lstm_run, chicago_table):
 
 def test_a_file_location_may_change(lstm_run, chicago_table):
     """Newer exports of the same sources: only the path differs, so the run stays usable."""
-    from respicast.forecast.run_dir import load_run, requested_data_config
+    from respicast.trained_run import load_run, requested_data_config
 
     trained = load_run(lstm_run).cfg.data
     moved = requested_data_config(

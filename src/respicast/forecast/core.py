@@ -19,7 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 from respicast.dataset.datamodule import WindowDataModule
 from respicast.forecast import alerts, drivers, freshness
 from respicast.forecast.errors import ForecastError
-from respicast.forecast.run_dir import (
+from respicast.forecast.window import asof_window
+from respicast.models.count_dist import quantiles
+from respicast.models.predict import predict_arrays
+from respicast.table import DailyTable
+from respicast.trained_run import (
     TrainedRun,
     as_dict,
     dispersion,
@@ -27,10 +31,6 @@ from respicast.forecast.run_dir import (
     load_run,
     requested_data_config,
 )
-from respicast.forecast.window import asof_window
-from respicast.models.count_dist import quantiles
-from respicast.models.predict import predict_arrays
-from respicast.table import DailyTable
 
 log = logging.getLogger(__name__)
 

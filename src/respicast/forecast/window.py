@@ -20,8 +20,8 @@ from respicast.dataset.build import build_windows
 from respicast.dataset.datamodule import WindowDataModule
 from respicast.dataset.windows import WindowSet
 from respicast.forecast.errors import ForecastError
-from respicast.forecast.run_dir import as_dict
 from respicast.table import DailyTable
+from respicast.trained_run import as_dict
 
 log = logging.getLogger(__name__)
 

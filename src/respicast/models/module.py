@@ -9,6 +9,7 @@ likelihood) and a peak logit; loss = count NLL + weight × BCE.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 import lightning.pytorch as pl
 import torch
@@ -50,6 +51,7 @@ class ForecastModule(pl.LightningModule):
             raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
         # only plain values go into checkpoints, so they load with torch's weights_only=True
         self.save_hyperparameters(logger=False, ignore=["net", "dims", "optimizer", "scheduler"])
+        self.hparams["dims"] = asdict(dims)  # checked when a checkpoint meets new data
         self.name = name
         self.dims = dims
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler

@@ -1,6 +1,6 @@
 """A trained run dir (written by respicast-train) -> the model, its fitted state and data config.
 
-The forecast must see the data exactly as the model was trained on it, so the data config comes
+respicast-eval and respicast-forecast must see the data exactly as the model was trained on it, so the data config comes
 from the run's `config_resolved.yaml`; a requested data config may only differ from it in where
 the files live (newer files of the same sources), never in what the model's inputs are.
 """
@@ -16,9 +16,11 @@ import numpy as np
 import polars as pl
 from omegaconf import DictConfig, OmegaConf
 
-from respicast.forecast.errors import ForecastError
-
 log = logging.getLogger(__name__)
+
+
+class RunError(ValueError):
+    """A run dir that cannot be used as asked: missing files, incompatible data config."""
 
 # data keys that only say where files are or how to load them: free to differ from training
 LOCATION_KEYS = ("cache_dir", "batch_size", "num_workers", "world", "name")
@@ -48,7 +50,7 @@ def resolve_run_dir(path: str | Path) -> tuple[Path, Path | None]:
     if p.is_file() and p.suffix == ".ckpt":
         return p.parent.parent, p
     if not p.is_dir():
-        raise ForecastError(
+        raise RunError(
             f"ckpt_path={path}: no such run dir (give the dir respicast-train wrote)"
         )
     return p, None
@@ -60,7 +62,7 @@ def best_checkpoint(run_dir: Path, which: str = "best") -> Path:
     last = ckpts / "last.ckpt"
     if which == "last":
         if not last.exists():
-            raise ForecastError(f"{run_dir}: no checkpoints/last.ckpt")
+            raise RunError(f"{run_dir}: no checkpoints/last.ckpt")
         return last
     if last.exists():
         import torch
@@ -77,7 +79,7 @@ def best_checkpoint(run_dir: Path, which: str = "best") -> Path:
         return epochs[-1]
     if last.exists():
         return last
-    raise ForecastError(f"{run_dir}: a deep model's run without any checkpoint in checkpoints/")
+    raise RunError(f"{run_dir}: a deep model's run without any checkpoint in checkpoints/")
 
 
 def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
@@ -86,10 +88,10 @@ def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
     if not cfg_file.exists():
         cfg_file = run_dir / ".hydra" / "config.yaml"
     if not cfg_file.exists():
-        raise ForecastError(f"{run_dir}: no config_resolved.yaml; is it a respicast-train run dir?")
+        raise RunError(f"{run_dir}: no config_resolved.yaml; is it a respicast-train run dir?")
     fitted_file = run_dir / "fitted.pkl"
     if not fitted_file.exists():
-        raise ForecastError(
+        raise RunError(
             f"{run_dir}: no fitted.pkl (calibrators, thresholds); rerun respicast-train"
         )
     cfg = OmegaConf.load(cfg_file)
@@ -142,7 +144,7 @@ def requested_data_config(trained: DictConfig, overrides: DictConfig | dict | No
         detail = ", ".join(
             f"data.{k}: trained {a.get(k)!r} vs requested {b.get(k)!r}" for k in changed[:8]
         )
-        raise ForecastError(
+        raise RunError(
             "the requested data config is incompatible with the trained run (only file locations may "
             f"differ): {detail}{' …' if len(changed) > 8 else ''}. Retrain with these settings, or drop "
             "the overrides."
@@ -165,7 +167,7 @@ def load_model(run: TrainedRun, dm):
         now = _as_plain(dims)
         diff = {k: (saved[k], now.get(k)) for k in saved if saved[k] != now.get(k)}
         if diff:
-            raise ForecastError(
+            raise RunError(
                 f"checkpoint {run.checkpoint} was trained on inputs {saved}, but the data now give "
                 f"{now} (differences: {diff}); the sources changed their variables?"
             )
