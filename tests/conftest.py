@@ -11,7 +11,9 @@ from respicast.table import Column, DailyTable
 
 def make_table(n_days: int = 1200, seed: int = 0, effect: float = 0.4) -> DailyTable:
     rng = np.random.default_rng(seed)
-    dates = pl.date_range(pl.date(2015, 1, 1), pl.date(2015, 1, 1) + pl.duration(days=n_days - 1), eager=True)
+    dates = pl.date_range(
+        pl.date(2015, 1, 1), pl.date(2015, 1, 1) + pl.duration(days=n_days - 1), eager=True
+    )
     t = np.arange(n_days)
     pm = rng.normal(size=n_days)
     lam = 5 * np.exp(0.3 * np.cos(2 * np.pi * t / 365.25) + effect * np.roll(pm, 2))

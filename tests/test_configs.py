@@ -18,12 +18,26 @@ from respicast.utils.instantiate import instantiate_named
 
 CONF = Path(CONFIG_DIR)
 # groups whose options are composed into train.yaml (hydra/* groups checked separately)
-TRAIN_GROUPS = ["data", "model", "evaluation", "trainer", "logger", "callbacks", "debug", "experiment", "hparams_search"]
+TRAIN_GROUPS = [
+    "data",
+    "model",
+    "evaluation",
+    "trainer",
+    "logger",
+    "callbacks",
+    "debug",
+    "experiment",
+    "hparams_search",
+]
 
 
 def options(group: str) -> list[str]:
     folder = CONF / group
-    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_")) if folder.is_dir() else []
+    return (
+        sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+        if folder.is_dir()
+        else []
+    )
 
 
 CASES = [(g, o) for g in TRAIN_GROUPS for o in options(g)]
@@ -67,7 +81,9 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
         assert Path(lg.save_dir).is_relative_to(tmp_path)
     callbacks = instantiate_named(cfg.get("callbacks"), "callback")
     assert all(hasattr(c, "on_train_epoch_start") for c in callbacks)
-    dims = Dims(lookback=cfg.data.lookback, horizon=cfg.data.horizon, n_past=3, n_future=2, has_history=True)
+    dims = Dims(
+        lookback=cfg.data.lookback, horizon=cfg.data.horizon, n_past=3, n_future=2, has_history=True
+    )
     model = instantiate_model(cfg.model, dims)
     assert model.name == cfg.model.name
     for key in ("name", "horizon", "lookback", "groups", "peak", "split"):

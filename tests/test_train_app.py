@@ -29,7 +29,14 @@ SMALL = [
     "evaluation.bootstrap.n=0",
 ]
 PRED_COLUMNS = {
-    "origin_date", "target_date", "horizon", "observed", "predicted", "peak", "peak_prob", "model",
+    "origin_date",
+    "target_date",
+    "horizon",
+    "observed",
+    "predicted",
+    "peak",
+    "peak_prob",
+    "model",
 }
 
 
@@ -54,7 +61,9 @@ def test_each_deep_model_writes_the_run_files(model, tmp_path):
     assert 0.0 <= saved["test/auroc_h1"] <= 1.0 and saved["test/mae_h1"] > 0
     pred = pl.read_parquet(tmp_path / "predictions.parquet")
     assert PRED_COLUMNS <= set(pred.columns)
-    assert set(pred["model"].unique()) == {model} and set(pred["horizon"].unique()) == set(range(1, 8))
+    assert set(pred["model"].unique()) == {model} and set(pred["horizon"].unique()) == set(
+        range(1, 8)
+    )
     assert ((pred["target_date"] - pred["origin_date"]).dt.total_days() == pred["horizon"]).all()
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     assert (tmp_path / "config_resolved.yaml").exists() and (tmp_path / "report.html").exists()
@@ -68,23 +77,42 @@ def test_same_seed_same_metrics(tmp_path):
 
 def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
     """Stop after epoch 1 (as a killed run leaves last.ckpt), resume to epoch 2: same metrics."""
-    full = run_in_process(tmp_path / "full", ["model=lstm", "trainer.max_epochs=2", "callbacks=none",
-                                              "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
-                                              "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}"])
-    common = ["model=lstm", "callbacks=none",
-              "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
-              "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}"]
+    full = run_in_process(
+        tmp_path / "full",
+        [
+            "model=lstm",
+            "trainer.max_epochs=2",
+            "callbacks=none",
+            "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
+            "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}",
+        ],
+    )
+    common = [
+        "model=lstm",
+        "callbacks=none",
+        "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
+        "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}",
+    ]
     run_in_process(tmp_path / "first", [*common, "trainer.max_epochs=1"])
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    resumed = run_in_process(tmp_path / "resumed", [*common, "trainer.max_epochs=2", f"ckpt_path={last}"])
+    resumed = run_in_process(
+        tmp_path / "resumed", [*common, "trainer.max_epochs=2", f"ckpt_path={last}"]
+    )
     for key in ("test/auroc_h1", "test/brier_h1", "test/mae_h7"):
         assert resumed[key] == pytest.approx(full[key], abs=1e-9), key
 
 
 def test_multirun_writes_one_run_dir_per_model(tmp_path):
     env = {**os.environ, "RESPICAST_ROOT": str(tmp_path)}
-    cmd = [sys.executable, "-m", "respicast.cli.train", "-m", "model=lstm,tcn", *SMALL,
-           f"hydra.sweep.dir={tmp_path}/sweep"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "respicast.cli.train",
+        "-m",
+        "model=lstm,tcn",
+        *SMALL,
+        f"hydra.sweep.dir={tmp_path}/sweep",
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     runs = sorted((tmp_path / "sweep").glob("*/metrics.json"))

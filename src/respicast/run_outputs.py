@@ -4,6 +4,7 @@ CIs, the oracle ceiling on simulated data, pictures, report, tracking, and the p
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +29,21 @@ def oracle_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) ->
     dates = test["target_date"].to_numpy().astype("datetime64[D]")
     oracle = test.with_columns(
         predicted=pl.Series(expected_counts(world_dir, dates, outcomes=outcomes)),
-        peak_prob=pl.Series(peak_probability(world_dir, dates, test["threshold"].to_numpy(), outcomes=outcomes)),
+        peak_prob=pl.Series(
+            peak_probability(world_dir, dates, test["threshold"].to_numpy(), outcomes=outcomes)
+        ),
         model=pl.lit("oracle"),
     )
     # no calibration and no bootstrap for the ceiling: it is the truth
     ev = evaluate_predictions(
-        oracle.with_columns(split=pl.lit("val")), oracle,
-        {**dict(cfg.evaluation), "calibration": "none", "bootstrap": 0}, dm.reference_prob(),
+        oracle.with_columns(split=pl.lit("val")),
+        oracle,
+        {**dict(cfg.evaluation), "calibration": "none", "bootstrap": {"n": 0}},
+        dm.reference_prob(),
     )
-    return {k.replace("test/", "oracle/", 1): v for k, v in ev.metrics.items() if k.startswith("test/")}
+    return {
+        k.replace("test/", "oracle/", 1): v for k, v in ev.metrics.items() if k.startswith("test/")
+    }
 
 
 def data_summary(dm: WindowDataModule) -> dict:
@@ -49,7 +56,7 @@ def data_summary(dm: WindowDataModule) -> dict:
         "target": t.target,
         "groups": dm.groups,
         "sources": t.meta.get("sources", {}),
-        "missing_fraction": t.meta.get("missing_fraction", {}),
+        "missingness": t.meta.get("missing_fraction", {}),
         "filled": t.meta.get("fill_counts", {}),
         "split": dm.split.describe(dm.windows.origins),
         "lookback": dm.dims.lookback,
@@ -66,34 +73,55 @@ def evaluate_run(
     loggers: list | None = None,
     model=None,
 ) -> dict[str, float]:
+    """One split: calibrate on val, score test, then write everything."""
     from respicast.evaluation import evaluate_predictions
+
+    result = evaluate_predictions(preds["val"], preds["test"], cfg.evaluation, dm.reference_prob())
+    return write_outputs(cfg, dm, result, out_dir, loggers=loggers, model=model)
+
+
+def write_outputs(
+    cfg: DictConfig,
+    dm: WindowDataModule,
+    result,
+    out_dir: Path,
+    *,
+    loggers: list | None = None,
+    model=None,
+    extra_metrics: dict | None = None,
+    model_name: str | None = None,
+) -> dict[str, float]:
     from respicast.evaluation.plots import log_to_wandb, save_run_plots
     from respicast.report import write_run_report
 
-    result = evaluate_predictions(preds["val"], preds["test"], cfg.evaluation, dm.reference_prob())
+    name = model_name or getattr(model, "name", None) or str(cfg.model.get("name", "model"))
     metrics = dict(result.metrics)
-    metrics.update(oracle_metrics(dm, preds["test"], cfg))
+    metrics.update(extra_metrics or {})
+    metrics.update(oracle_metrics(dm, result.test, cfg))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
     write_run_files(out_dir, cfg, metrics, predictions)
     plots = save_run_plots(result.test, out_dir / "plots", result.thresholds)
     oracle = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("oracle/")} or None
     write_run_report(
-        out_dir, metrics=metrics, test=result.test, plots=plots, data_summary=data_summary(dm),
-        model_name=model.name, oracle=oracle,
+        out_dir,
+        metrics=metrics,
+        test=result.test,
+        plots=plots,
+        data_summary=data_summary(dm),
+        model_name=name,
+        oracle=oracle,
     )
     for lg in loggers or []:
-        lg.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        lg.log_metrics({k: v for k, v in metrics.items() if v is not None and np.isfinite(v)})
         if type(lg).__name__ == "WandbLogger":
             log_to_wandb(lg.experiment, plots, result.test)
-    _save_fitted(out_dir, result, model)
-    print_metrics_table(metrics, "test", title=f"{model.name} on {cfg.data.name}: test metrics")
+    save_fitted(out_dir, result, model)
+    print_metrics_table(metrics, "test", title=f"{name} on {cfg.data.name}: test metrics")
     return metrics
 
 
-def _save_fitted(out_dir: Path, result, model) -> None:
+def save_fitted(out_dir: Path, result, model) -> None:
     """Calibrators and thresholds (and a baseline's fitted state) for respicast-eval/forecast."""
-    import pickle
-
     from respicast.models.predict import is_deep
 
     state = {"calibrators": getattr(result, "calibrators", None), "thresholds": result.thresholds}

@@ -40,7 +40,11 @@ def build_model(model_cfg: DictConfig, dm: WindowDataModule):
     if is_deep(model):
         return model
     ws = dm.windows
-    have = {"history": dm.dims.has_history, "past": ws.past.shape[2] > 0, "future": ws.future.shape[2] > 0}
+    have = {
+        "history": dm.dims.has_history,
+        "past": ws.past.shape[2] > 0,
+        "future": ws.future.shape[2] > 0,
+    }
     missing = sorted(n for n in getattr(model, "needs", ()) if not have.get(n, False))
     if missing:
         raise ValueError(
@@ -65,13 +69,21 @@ def fit_and_predict(
     name = model.name
     fold = dm.split.fold
     if is_deep(model):
-        callbacks = instantiate_named(cfg.get("callbacks"), "callback") + list(extra_callbacks or [])
+        callbacks = instantiate_named(cfg.get("callbacks"), "callback") + list(
+            extra_callbacks or []
+        )
         trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
         trainer.fit(model, datamodule=dm, ckpt_path=ckpt_path)
-        best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
+        best = (
+            getattr(trainer.checkpoint_callback, "best_model_path", "")
+            if trainer.checkpoint_callback
+            else ""
+        )
         if best and Path(best).exists():
             log.info("restoring the best checkpoint %s", best)
-            model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+            model.load_state_dict(
+                torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+            )
     else:
         model.fit(dm.part("train"), dm.part("val"))
     preds = {}

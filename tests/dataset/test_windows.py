@@ -37,10 +37,14 @@ def test_window_contents_line_up_with_the_table(table, data_cfg):
     np.testing.assert_array_equal(ws.y_count[i], counts[t + 1 : t + 8])
     pm = frame["pm25"].to_numpy()
     sc = dm.scalers["past"]
-    np.testing.assert_allclose(ws.past[i][:, 0], (pm[t - 27 : t + 1] - sc.mean[0]) / sc.std[0], rtol=1e-5)
+    np.testing.assert_allclose(
+        ws.past[i][:, 0], (pm[t - 27 : t + 1] - sc.mean[0]) / sc.std[0], rtol=1e-5
+    )
     dow = frame["dow_sin"].to_numpy()
     fsc = dm.scalers["future"]
-    np.testing.assert_allclose(ws.future[i][:, 0], (dow[t + 1 : t + 8] - fsc.mean[0]) / fsc.std[0], rtol=1e-5)
+    np.testing.assert_allclose(
+        ws.future[i][:, 0], (dow[t + 1 : t + 8] - fsc.mean[0]) / fsc.std[0], rtol=1e-5
+    )
 
 
 def test_nothing_at_origin_t_depends_on_days_after_t(data_cfg, make_table):
@@ -52,7 +56,10 @@ def test_nothing_at_origin_t_depends_on_days_after_t(data_cfg, make_table):
     rng = np.random.default_rng(5)
     changed = frame.with_columns(
         [
-            pl.when(pl.int_range(pl.len()) > cut).then(pl.col(c) * 3 + rng.normal()).otherwise(pl.col(c)).alias(c)
+            pl.when(pl.int_range(pl.len()) > cut)
+            .then(pl.col(c) * 3 + rng.normal())
+            .otherwise(pl.col(c))
+            .alias(c)
             for c in ("admissions", "pm25", "temp")
         ]
     )
@@ -62,7 +69,9 @@ def test_nothing_at_origin_t_depends_on_days_after_t(data_cfg, make_table):
     wa, wb = _dm(a, cfg).windows, _dm(b, cfg).windows
     k = int(np.flatnonzero(wa.origins == np.datetime64("2015-01-01") + np.timedelta64(cut, "D"))[0])
     for field in ("history", "past", "level", "threshold"):
-        np.testing.assert_array_equal(getattr(wa, field)[: k + 1], getattr(wb, field)[: k + 1], err_msg=field)
+        np.testing.assert_array_equal(
+            getattr(wa, field)[: k + 1], getattr(wb, field)[: k + 1], err_msg=field
+        )
     assert not np.array_equal(wa.history[k + 5], wb.history[k + 5])
 
 
@@ -119,4 +128,6 @@ def test_bad_data_config_fails_before_training(table, data_cfg, over, message):
 def test_holdout_split_by_dates(table):
     origins = table.frame["date"].to_numpy().astype("datetime64[D]")
     s = holdout_split(origins, embargo=35, val_start="2017-01-01", test_start="2017-06-01")
-    assert origins[s.test.start] == np.datetime64("2017-06-01") and origins[s.val.start] == np.datetime64("2017-01-01")
+    assert origins[s.test.start] == np.datetime64("2017-06-01") and origins[
+        s.val.start
+    ] == np.datetime64("2017-01-01")

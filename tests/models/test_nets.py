@@ -52,12 +52,18 @@ def test_negbin_nll_matches_scipy():
     ours = count_nll(y, mu, torch.log(torch.tensor([k] * 3)))
     ref = -stats.nbinom.logpmf(y.numpy(), k, k / (k + mu.numpy()))
     torch.testing.assert_close(ours, torch.tensor(ref, dtype=torch.float32))
-    torch.testing.assert_close(count_nll(y, mu, None), torch.tensor(-stats.poisson.logpmf(y.numpy(), mu.numpy()), dtype=torch.float32))
+    torch.testing.assert_close(
+        count_nll(y, mu, None),
+        torch.tensor(-stats.poisson.logpmf(y.numpy(), mu.numpy()), dtype=torch.float32),
+    )
 
 
 def _module(net_cls, dims, **kw):
     return ForecastModule(
-        net=functools.partial(net_cls), dims=dims, optimizer=functools.partial(torch.optim.AdamW, lr=3e-3), **kw
+        net=functools.partial(net_cls),
+        dims=dims,
+        optimizer=functools.partial(torch.optim.AdamW, lr=3e-3),
+        **kw,
     )
 
 
@@ -69,7 +75,9 @@ def test_module_learns_a_planted_effect(net_cls, table, data_cfg):
     model = _module(net_cls, dm.dims)
     batch = next(iter(dm.val_dataloader()))
     before = model._loss(batch)[0].item()
-    trainer = pl.Trainer(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = pl.Trainer(
+        max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
     trainer.fit(model, datamodule=dm)
     mu, logit = model.eval()(batch)
     assert mu.shape == logit.shape == (len(batch["level"]), 7) and (mu > 0).all()

@@ -7,4 +7,6 @@ from pathlib import Path
 
 # The project is installed in editable mode (see README), so conf/ sits three levels above
 # src/respicast/cli/. RESPICAST_CONF points elsewhere, e.g. a site-specific copy on a cluster.
-CONFIG_DIR = str(Path(os.environ.get("RESPICAST_CONF", Path(__file__).resolve().parents[3] / "conf")))
+CONFIG_DIR = str(
+    Path(os.environ.get("RESPICAST_CONF", Path(__file__).resolve().parents[3] / "conf"))
+)

@@ -41,7 +41,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     loggers = instantiate_named(cfg.get("logger"), "logger")
     try:
         model, preds = fit_and_predict(
-            cfg, dm, loggers=loggers, extra_callbacks=_pruning_callbacks(cfg), ckpt_path=cfg.get("ckpt_path")
+            cfg,
+            dm,
+            loggers=loggers,
+            extra_callbacks=_pruning_callbacks(cfg),
+            ckpt_path=cfg.get("ckpt_path"),
         )
         metrics = evaluate_run(cfg, dm, preds, out_dir, loggers=loggers, model=model)
     finally:

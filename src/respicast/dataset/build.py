@@ -74,14 +74,19 @@ def build_windows(
     past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
     past_raw = _matrix(table, past_names)
     fut_raw = _matrix(table, [c.name for c in fut_cols])
-    scalers = {"past": Scaler.fit(past_raw[:train_end_day]), "future": Scaler.fit(fut_raw[:train_end_day])}
+    scalers = {
+        "past": Scaler.fit(past_raw[:train_end_day]),
+        "future": Scaler.fit(fut_raw[:train_end_day]),
+    }
     past = scalers["past"].transform(past_raw)
     future = scalers["future"].transform(fut_raw)
 
     known = known_counts(counts, latency)
     thr = peak_thresholds(counts, dates, latency=latency, train_end=train_end_day, **peak)
     # level for level-relative inputs/outputs: trailing mean of the known counts (past only)
-    level = trailing_mean(known, window=int(peak.get("window_days", 365)), min_periods=min(lookback, 28))
+    level = trailing_mean(
+        known, window=int(peak.get("window_days", 365)), min_periods=min(lookback, 28)
+    )
     expanding = np.nancumsum(np.nan_to_num(known)) / np.maximum(np.cumsum(~np.isnan(known)), 1)
     level = np.where(np.isnan(level), expanding, level)
     level = np.where(level > 0, level, 1.0)
@@ -98,7 +103,9 @@ def build_windows(
     thr_o = thr[origins_idx]
     with np.errstate(invalid="ignore"):
         y_peak = np.where(
-            np.isnan(y_count) | np.isnan(thr_o)[:, None], np.nan, (y_count > thr_o[:, None]).astype(float)
+            np.isnan(y_count) | np.isnan(thr_o)[:, None],
+            np.nan,
+            (y_count > thr_o[:, None]).astype(float),
         )
     ws = WindowSet(
         origins=dates[origins_idx],

@@ -121,13 +121,8 @@ class WindowDataModule(pl_.LightningDataModule):
                 f"data.lookback={lookback} + data.horizon={horizon} leaves no origin in the "
                 f"{n_days} days of data {table.meta.get('name', '')}"
             )
-        dates = table.frame["date"].to_numpy().astype("datetime64[D]")
-        # origins with a full lookback and all H targets observed
-        labelled = dates[lookback - 1 : n_days - horizon]
-        embargo = int((cfg.get("split") or {}).get("embargo") or lookback + horizon)
-        if embargo < lookback + horizon:
-            raise ValueError(f"data.split.embargo={embargo} must be ≥ lookback + horizon = {lookback + horizon}")
-        self.split = split or _origin_split(cfg, labelled, embargo)
+        labelled = self.labelled_origins(table)
+        self.split = split or _origin_split(cfg, labelled, self.embargo)
         train_end_day = (lookback - 1) + self.split.train.stop + horizon  # exclusive row index
         peak = OmegaConf.to_container(cfg.peak, resolve=True) if cfg.get("peak") else {}
         self.windows, self.scalers = build_windows(
@@ -140,6 +135,23 @@ class WindowDataModule(pl_.LightningDataModule):
         )
         self.table_used = table
         log.info("split: %s", self.split.describe(labelled))
+
+    def labelled_origins(self, table: DailyTable | None = None) -> np.ndarray:
+        """Origins with a full lookback and all H targets observed: what splits index into."""
+        frame = (table or self.table).frame
+        dates = frame["date"].to_numpy().astype("datetime64[D]")
+        return dates[int(self.cfg.lookback) - 1 : frame.height - int(self.cfg.horizon)]
+
+    @property
+    def embargo(self) -> int:
+        """Origins between split parts (default and minimum: lookback + horizon)."""
+        minimum = int(self.cfg.lookback) + int(self.cfg.horizon)
+        embargo = int((self.cfg.get("split") or {}).get("embargo") or minimum)
+        if embargo < minimum:
+            raise ValueError(
+                f"data.split.embargo={embargo} must be ≥ lookback + horizon = {minimum}"
+            )
+        return embargo
 
     # -- parts ----------------------------------------------------------------------------------
     def part(self, name: str) -> WindowSet:

@@ -53,7 +53,11 @@ def holdout_split(
     """train | gap | val | gap | test, by dates when given, else by fractions of the origins."""
     n = len(origins)
     test0 = _index_of(origins, test_start) if test_start else int(round(n * (1 - test_fraction)))
-    val0 = _index_of(origins, val_start) if val_start else int(round(n * (1 - test_fraction - val_fraction)))
+    val0 = (
+        _index_of(origins, val_start)
+        if val_start
+        else int(round(n * (1 - test_fraction - val_fraction)))
+    )
     split = Split(
         train=slice(0, max(val0 - embargo, 0)),
         val=slice(val0, max(test0 - embargo, val0)),
@@ -89,5 +93,7 @@ def rolling_folds(
         )
         folds.append(_check(split, len(origins), f"rolling fold {k} (test year {year})"))
     if not folds:
-        raise ValueError(f"no rolling fold: first test year {first} is after the data ({years[-1]})")
+        raise ValueError(
+            f"no rolling fold: first test year {first} is after the data ({years[-1]})"
+        )
     return folds

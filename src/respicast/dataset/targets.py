@@ -68,4 +68,3 @@ def peak_thresholds(
     mean = np.array([np.nanmean(train[months[:train_end] == m]) for m in range(12)])
     sd = np.array([np.nanstd(train[months[:train_end] == m]) for m in range(12)])
     return mean[months] + k_sd * sd[months]
-

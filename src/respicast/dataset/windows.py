@@ -14,10 +14,14 @@ import numpy as np
 @dataclass
 class WindowSet:
     origins: np.ndarray  # [N] datetime64[D]: origin t = last day of the lookback
-    history: np.ndarray  # [N, L] target counts known at t (lagged by publication latency); nan = unknown
+    history: (
+        np.ndarray
+    )  # [N, L] target counts known at t (lagged by publication latency); nan = unknown
     past: np.ndarray  # [N, L, Fp] past covariates, scaled on the training part only
     future: np.ndarray  # [N, H, Ff] known-future covariates for t+1..t+H (calendar)
-    level: np.ndarray  # [N] level of the history at t (past only), for level-relative inputs/outputs
+    level: (
+        np.ndarray
+    )  # [N] level of the history at t (past only), for level-relative inputs/outputs
     threshold: np.ndarray  # [N] peak threshold at t (past only); nan where undefined
     y_count: np.ndarray  # [N, H] observed counts at t+1..t+H
     y_peak: np.ndarray  # [N, H] 1.0/0.0 peak labels; nan where the threshold is undefined

@@ -28,8 +28,11 @@ def count_nll(y: torch.Tensor, mu: torch.Tensor, log_k: torch.Tensor | None) -> 
         return mu - y * torch.log(mu) + torch.lgamma(y + 1)
     k = torch.exp(log_k)
     return -(
-        torch.lgamma(y + k) - torch.lgamma(k) - torch.lgamma(y + 1)
-        + k * torch.log(k / (k + mu)) + y * torch.log(mu / (k + mu))
+        torch.lgamma(y + k)
+        - torch.lgamma(k)
+        - torch.lgamma(y + 1)
+        + k * torch.log(k / (k + mu))
+        + y * torch.log(mu / (k + mu))
     )
 
 
@@ -49,6 +52,8 @@ class ForecastModule(pl.LightningModule):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
+        # Hydra hands dataclass kwargs over as DictConfig: normalise to Dims
+        dims = dims if isinstance(dims, Dims) else Dims(**dims)
         # only plain values go into checkpoints, so they load with torch's weights_only=True
         self.save_hyperparameters(logger=False, ignore=["net", "dims", "optimizer", "scheduler"])
         self.hparams["dims"] = asdict(dims)  # checked when a checkpoint meets new data
@@ -58,10 +63,14 @@ class ForecastModule(pl.LightningModule):
         # channels: level-relative history, history-known mask, past covariates
         self.net = net(in_channels=2 + dims.n_past, lookback=dims.lookback)
         if dims.n_future and not getattr(self.net, "uses_future", False):
-            raise ValueError(f"model {name}: the net takes no known-future covariates but the data has {dims.n_future}")
+            raise ValueError(
+                f"model {name}: the net takes no known-future covariates but the data has {dims.n_future}"
+            )
         h = dims.horizon
         self.head = nn.Sequential(
-            nn.Linear(self.net.out_dim + h * dims.n_future, head_hidden), nn.ReLU(), nn.Linear(head_hidden, 2 * h)
+            nn.Linear(self.net.out_dim + h * dims.n_future, head_hidden),
+            nn.ReLU(),
+            nn.Linear(head_hidden, 2 * h),
         )
         self.log_k = nn.Parameter(torch.full((h,), 2.0)) if likelihood == "negbin" else None
         self.val_auroc = nn.ModuleList([BinaryAUROC() for _ in range(h)])
@@ -73,13 +82,18 @@ class ForecastModule(pl.LightningModule):
         level = batch["level"].clamp_min(1e-3)
         hist = batch["history"] / level[:, None]
         known = torch.isfinite(hist)
-        x = torch.cat([torch.nan_to_num(hist, 0.0)[..., None], known.float()[..., None], batch["past"]], dim=-1)
+        x = torch.cat(
+            [torch.nan_to_num(hist, 0.0)[..., None], known.float()[..., None], batch["past"]],
+            dim=-1,
+        )
         z = torch.cat([self.net(x), batch["future"].flatten(1)], dim=1)
         out = self.head(z).view(-1, self.dims.horizon, 2)
         mu = level[:, None] * torch.exp(out[..., 0].clamp(-8, 8))
         return mu, out[..., 1]
 
-    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _loss(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logit = self(batch)
         y, peak = batch["y_count"], batch["y_peak"]
         seen, labelled = torch.isfinite(y), torch.isfinite(peak)
@@ -87,7 +101,8 @@ class ForecastModule(pl.LightningModule):
         # NLL per unit of level keeps the loss scale independent of the series' size
         nll = count_nll(y[seen], mu[seen], log_k) / batch["level"].mean().clamp_min(1.0)
         bce = nn.functional.binary_cross_entropy_with_logits(
-            logit[labelled], peak[labelled],
+            logit[labelled],
+            peak[labelled],
             pos_weight=torch.tensor(self.hparams.peak_pos_weight, device=logit.device),
         )
         loss = nll.mean() + self.hparams.peak_loss_weight * (bce if labelled.any() else 0.0)
@@ -96,12 +111,26 @@ class ForecastModule(pl.LightningModule):
     # -- steps ----------------------------------------------------------------------------------
     def training_step(self, batch, batch_idx):
         loss, _, _ = self._loss(batch)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch["level"]))
+        self.log(
+            "train/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(batch["level"]),
+        )
         return loss
 
     def validation_step(self, batch, batch_idx):
         loss, mu, logit = self._loss(batch)
-        self.log("val/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(batch["level"]))
+        self.log(
+            "val/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(batch["level"]),
+        )
         peak = batch["y_peak"]
         for h, metric in enumerate(self.val_auroc):
             ok = torch.isfinite(peak[:, h])
@@ -132,5 +161,8 @@ class ForecastModule(pl.LightningModule):
             return opt
         return {
             "optimizer": opt,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer=opt), "monitor": "val/loss"},
+            "lr_scheduler": {
+                "scheduler": self.scheduler_factory(optimizer=opt),
+                "monitor": "val/loss",
+            },
         }

@@ -16,7 +16,9 @@ def instantiate_named(group: DictConfig | None, what: str) -> list:
     if not group:
         return objects
     if not isinstance(group, DictConfig):
-        raise TypeError(f"{what} config must be a mapping of named entries, got {type(group).__name__}")
+        raise TypeError(
+            f"{what} config must be a mapping of named entries, got {type(group).__name__}"
+        )
     for name, conf in group.items():
         if isinstance(conf, DictConfig) and "_target_" in conf:
             log.info("instantiating %s <%s>", what, conf._target_)

@@ -24,7 +24,9 @@ def apply_extras(cfg: DictConfig) -> None:
         Console().print(OmegaConf.to_yaml(cfg, resolve=False), markup=False, highlight=False)
 
 
-def write_run_files(out_dir: Path, cfg: DictConfig, metrics: dict, predictions: pl.DataFrame) -> None:
+def write_run_files(
+    out_dir: Path, cfg: DictConfig, metrics: dict, predictions: pl.DataFrame
+) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
     (out_dir / "metrics.json").write_text(json.dumps(clean, indent=1, sort_keys=True))
@@ -33,7 +35,9 @@ def write_run_files(out_dir: Path, cfg: DictConfig, metrics: dict, predictions: 
     log.info("wrote metrics.json, predictions.parquet and config_resolved.yaml to %s", out_dir)
 
 
-def print_metrics_table(metrics: dict, split: str = "test", horizons=(1, 3, 7), title: str = "") -> None:
+def print_metrics_table(
+    metrics: dict, split: str = "test", horizons=(1, 3, 7), title: str = ""
+) -> None:
     names = ["auroc", "auprc", "brier", "bss", "ece", "mae", "n_pos"]
     table = Table(title=title or f"{split} metrics")
     table.add_column("horizon")
@@ -43,8 +47,10 @@ def print_metrics_table(metrics: dict, split: str = "test", horizons=(1, 3, 7), 
         row = []
         for n in names:
             v = metrics.get(f"{split}/{n}_h{h}")
-            cell = "—" if v is None or (isinstance(v, float) and math.isnan(v)) else (
-                f"{int(v)}" if n == "n_pos" else f"{v:.3f}"
+            cell = (
+                "—"
+                if v is None or (isinstance(v, float) and math.isnan(v))
+                else (f"{int(v)}" if n == "n_pos" else f"{v:.3f}")
             )
             if metrics.get(f"{split}/{n}_h{h}_unreliable"):
                 cell += "*"
@@ -54,5 +60,7 @@ def print_metrics_table(metrics: dict, split: str = "test", horizons=(1, 3, 7), 
     oracle = [metrics.get(f"oracle/{n}_h1") for n in ("auroc", "brier")]
     Console().print(table)
     if oracle[0] is not None:
-        Console().print(f"oracle ceiling (simulator truth) h=1: AUROC {oracle[0]:.3f}, Brier {oracle[1]:.3f}")
+        Console().print(
+            f"oracle ceiling (simulator truth) h=1: AUROC {oracle[0]:.3f}, Brier {oracle[1]:.3f}"
+        )
     Console().print("* fewer than the minimum positives: unreliable")

@@ -10,11 +10,23 @@ class CNN1DNet(nn.Module):
     uses_past = True
     uses_future = True
 
-    def __init__(self, in_channels: int, lookback: int, channels: int = 32, kernel_size: int = 5, num_layers: int = 2, dropout: float = 0.1):
+    def __init__(
+        self,
+        in_channels: int,
+        lookback: int,
+        channels: int = 32,
+        kernel_size: int = 5,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         layers, c = [], in_channels
         for _ in range(num_layers):
-            layers += [nn.Conv1d(c, channels, kernel_size, padding=kernel_size // 2), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [
+                nn.Conv1d(c, channels, kernel_size, padding=kernel_size // 2),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+            ]
             c = channels
         self.conv = nn.Sequential(*layers)
         self.out_dim = 2 * channels

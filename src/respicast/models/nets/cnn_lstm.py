@@ -10,10 +10,20 @@ class CNNLSTMNet(nn.Module):
     uses_past = True
     uses_future = True
 
-    def __init__(self, in_channels: int, lookback: int, channels: int = 32, kernel_size: int = 3, hidden_size: int = 64, dropout: float = 0.1):
+    def __init__(
+        self,
+        in_channels: int,
+        lookback: int,
+        channels: int = 32,
+        kernel_size: int = 3,
+        hidden_size: int = 64,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv1d(in_channels, channels, kernel_size, padding=kernel_size // 2), nn.ReLU(), nn.Dropout(dropout)
+            nn.Conv1d(in_channels, channels, kernel_size, padding=kernel_size // 2),
+            nn.ReLU(),
+            nn.Dropout(dropout),
         )
         self.lstm = nn.LSTM(channels, hidden_size, batch_first=True)
         self.out_dim = hidden_size

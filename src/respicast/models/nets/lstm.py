@@ -10,10 +10,20 @@ class LSTMNet(nn.Module):
     uses_past = True
     uses_future = True
 
-    def __init__(self, in_channels: int, lookback: int, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.1):
+    def __init__(
+        self,
+        in_channels: int,
+        lookback: int,
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.lstm = nn.LSTM(
-            in_channels, hidden_size, num_layers=num_layers, batch_first=True,
+            in_channels,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0,
         )
         self.out_dim = hidden_size

@@ -38,12 +38,24 @@ class TCNNet(nn.Module):
     uses_past = True
     uses_future = True
 
-    def __init__(self, in_channels: int, lookback: int, channels: int = 32, kernel_size: int = 3, dropout: float = 0.1):
+    def __init__(
+        self,
+        in_channels: int,
+        lookback: int,
+        channels: int = 32,
+        kernel_size: int = 3,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         n = blocks_to_cover(lookback, kernel_size)
         self.receptive_field = receptive_field(kernel_size, n)
         self.blocks = nn.Sequential(
-            *[CausalBlock(in_channels if b == 0 else channels, channels, kernel_size, 2**b, dropout) for b in range(n)]
+            *[
+                CausalBlock(
+                    in_channels if b == 0 else channels, channels, kernel_size, 2**b, dropout
+                )
+                for b in range(n)
+            ]
         )
         self.out_dim = channels
 

@@ -1,0 +1,87 @@
+"""respicast-eval: rolling-origin backtest and checkpoint re-scoring, on Chicago NMMAPS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+from respicast.cli import CONFIG_DIR
+from respicast.cli.evaluate import backtest, checkpoint
+from respicast.cli.train import train
+from respicast.trained_run import RunError
+
+QUIET = [
+    "logger=none",
+    "extras.print_config=false",
+    "evaluation.bootstrap.n=0",
+    "data=chicago_nmmaps",
+]
+
+
+def compose_app(name: str, tmp_path: Path, overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path)
+        cfg.hydra.runtime.output_dir = str(tmp_path)
+        cfg.hydra.job.num = 0
+    HydraConfig().set_config(cfg)
+    return cfg
+
+
+def test_backtest_refits_per_year_and_pools_out_of_sample(tmp_path):
+    cfg = compose_app("eval", tmp_path, [*QUIET, "model=logistic", "backtest.first_test_year=1996"])
+    metrics = backtest(cfg)
+    assert metrics["backtest/n_folds"] == 5  # 1996 … 2000
+    pred = pl.read_parquet(tmp_path / "predictions.parquet").filter(pl.col("split") == "test")
+    # each fold tests its own year, no origin twice
+    years = pred.group_by("fold").agg(pl.col("origin_date").dt.year().unique().alias("y"))
+    assert sorted(len(y) for y in years["y"]) == [1] * 5
+    assert pred.filter(pl.col("horizon") == 1)["origin_date"].is_unique().all()
+    # pooled positives = the folds' positives
+    folds = sum(metrics[f"fold{k}/n_pos_h1"] for k in range(5))
+    assert metrics["test/n_pos_h1"] == folds > 20
+    # a fold's model never saw its test year: its validation part ends before the test year
+    val = pl.read_parquet(tmp_path / "predictions.parquet").filter(pl.col("split") == "val")
+    per_fold = (
+        val.group_by("fold")
+        .agg(pl.col("target_date").max().alias("last_val"))
+        .join(pred.group_by("fold").agg(pl.col("origin_date").min().alias("first_test")), on="fold")
+    )
+    assert (per_fold["last_val"] < per_fold["first_test"]).all()
+    assert 0.5 < metrics["test/auroc_h1"] <= 1.0
+
+
+def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(tmp_path):
+    run = tmp_path / "run"
+    cfg = compose_app(
+        "train",
+        run,
+        [
+            *QUIET,
+            "model=tcn",
+            "trainer.max_epochs=1",
+            "+trainer.limit_train_batches=3",
+            "+trainer.enable_progress_bar=false",
+        ],
+    )
+    trained = train(cfg)
+    cfg = compose_app("eval", tmp_path / "eval", [*QUIET[:3], "mode=checkpoint", f"run_dir={run}"])
+    again = checkpoint(cfg)
+    assert again["test/auroc_h1"] == pytest.approx(trained["test/auroc_h1"], abs=1e-9)
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())[
+        "test/brier_h3"
+    ] == pytest.approx(trained["test/brier_h3"])
+    cfg = compose_app(
+        "eval", tmp_path / "bad", [*QUIET, "mode=checkpoint", f"run_dir={run}", "data.lookback=14"]
+    )
+    with pytest.raises(RunError, match="data.lookback: trained 28 vs requested 14"):
+        checkpoint(cfg)
