@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 
 import hydra
@@ -35,6 +36,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         import torch
 
         torch.set_num_threads(int(cfg.torch_threads))
+    # W&B prints its own run summary (hundreds of lines); our table is the summary
+    os.environ.setdefault("WANDB_SILENT", "true")
     out_dir = Path(cfg.paths.output_dir)
     dm = WindowDataModule(cfg.data, seed=cfg.seed)
     dm.setup()

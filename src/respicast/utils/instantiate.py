@@ -21,6 +21,6 @@ def instantiate_named(group: DictConfig | None, what: str) -> list:
         )
     for name, conf in group.items():
         if isinstance(conf, DictConfig) and "_target_" in conf:
-            log.info("instantiating %s <%s>", what, conf._target_)
+            log.info("instantiating %s %s <%s>", what, name, conf._target_)
             objects.append(hydra.utils.instantiate(conf))
     return objects
