@@ -48,7 +48,9 @@ def groups_of(ws: WindowSet) -> list[str]:
     return out
 
 
-def blank_group(ws: WindowSet, group: str, reference: str, rng: np.random.Generator | None = None) -> WindowSet:
+def blank_group(
+    ws: WindowSet, group: str, reference: str, rng: np.random.Generator | None = None
+) -> WindowSet:
     """A copy of ``ws`` whose ``group`` inputs are permuted across origins or set to their mean.
 
     The WindowSet fields are read-only strided views: only the arrays that change are copied.
@@ -74,7 +76,9 @@ def blank_group(ws: WindowSet, group: str, reference: str, rng: np.random.Genera
         arr[:, :, idx] = arr[perm][:, :, idx] if perm is not None else 0.0
         changes[field] = arr
     if not changes:
-        raise ValueError(f"importance: group {group!r} has no input in these windows ({groups_of(ws)})")
+        raise ValueError(
+            f"importance: group {group!r} has no input in these windows ({groups_of(ws)})"
+        )
     return dataclasses.replace(ws, **changes)
 
 
@@ -83,7 +87,9 @@ def _predict_probs(model, ws: WindowSet, calibrators=None) -> np.ndarray:
 
     _, probs = predict_arrays(model, ws)
     if calibrators is not None:
-        probs = np.stack([calibrators.apply(probs[:, h], h + 1) for h in range(probs.shape[1])], axis=1)
+        probs = np.stack(
+            [calibrators.apply(probs[:, h], h + 1) for h in range(probs.shape[1])], axis=1
+        )
     return probs
 
 
@@ -117,7 +123,10 @@ def group_importance(
     rng = np.random.default_rng(seed)
     full = _predict_probs(model, ws, calibrators)
     blanked = {
-        g: [_predict_probs(model, blank_group(ws, g, reference, rng), calibrators) for _ in range(repeats)]
+        g: [
+            _predict_probs(model, blank_group(ws, g, reference, rng), calibrators)
+            for _ in range(repeats)
+        ]
         for g in groups
     }
     rows = []

@@ -24,4 +24,10 @@ def register_resolvers() -> None:
 
 register_resolvers()
 
-__all__ = ["RESOLVER", "register_resolvers", "resolve_ablation_groups", "variant_groups", "variant_names"]
+__all__ = [
+    "RESOLVER",
+    "register_resolvers",
+    "resolve_ablation_groups",
+    "variant_groups",
+    "variant_names",
+]

@@ -64,7 +64,9 @@ def variant_groups(variant: str, groups: Sequence[str], keep: Sequence[str]) -> 
         return groups
     if variant == "base":
         if not kept:
-            raise ValueError("ablation variant 'base' needs ablation.keep groups present in data.groups")
+            raise ValueError(
+                "ablation variant 'base' needs ablation.keep groups present in data.groups"
+            )
         return kept
     kind, _, group = variant.partition("_")
     if kind not in ("drop", "only") or not group:
@@ -72,7 +74,9 @@ def variant_groups(variant: str, groups: Sequence[str], keep: Sequence[str]) -> 
             f"ablation.variant={variant!r}: expected full, base, drop_<group> or only_<group>"
         )
     if group not in ablated:
-        why = "is kept in every variant (ablation.keep)" if group in kept else "is not in data.groups"
+        why = (
+            "is kept in every variant (ablation.keep)" if group in kept else "is not in data.groups"
+        )
         raise ValueError(
             f"ablation.variant={variant!r}: group {group!r} {why}; variants for these data: "
             f"{','.join(variant_names(groups, keep))}  (set them with ablation.variant=...)"
@@ -98,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        raise SystemExit("usage: python -m respicast.experiments.ablation <data config> [keep,groups]")
+        raise SystemExit(
+            "usage: python -m respicast.experiments.ablation <data config> [keep,groups]"
+        )
     keep = args[1].split(",") if len(args) > 1 else ["history", "calendar"]
     print(",".join(variant_names(data_config_groups(args[0]), keep)))
 
