@@ -86,3 +86,15 @@ def test_label_rule_without_positive_falls_back(caplog):
     thr = choose_threshold(np.zeros(10), np.linspace(0, 1, 10), "youden")
     assert thr == FALLBACK_THRESHOLD
     assert "needs positives" in caplog.text
+
+
+def test_platt_never_inverts_the_ranking():
+    """A validation period where the model ranks peaks backwards must not flip test predictions."""
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.01, 0.6, 2000)
+    y = (rng.uniform(size=p.size) < 0.6 - p).astype(float)  # higher p → fewer peaks
+    cal = make_calibrator("platt").fit(p, y)
+    assert cal.a == 0.0
+    out = cal.apply(np.array([0.1, 0.5]))
+    assert out[0] == pytest.approx(out[1])  # flat: no ranking, not a reversed one
+    assert out[0] == pytest.approx(y.mean(), abs=0.02)

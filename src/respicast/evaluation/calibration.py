@@ -37,7 +37,11 @@ class Identity:
 
 
 class Platt:
-    """sigmoid(a * logit(p) + b), fitted by maximum likelihood without penalty."""
+    """sigmoid(a * logit(p) + b), fitted by maximum likelihood without penalty, with a ≥ 0.
+
+    A negative slope would reverse the model's ranking on the strength of one validation
+    period (a mild epidemic year is enough): recalibration may shrink or shift, never invert.
+    """
 
     name = "platt"
 
@@ -51,7 +55,12 @@ class Platt:
             z = w[0] * x + w[1]
             return float(np.sum(np.logaddexp(0.0, z) - y * z))
 
-        self.a, self.b = optimize.minimize(nll, np.array([1.0, 0.0]), method="BFGS").x
+        fit = optimize.minimize(
+            nll, np.array([1.0, 0.0]), method="L-BFGS-B", bounds=[(0.0, None), (None, None)]
+        )
+        self.a, self.b = fit.x
+        if self.a == 0.0:
+            log.warning("Platt calibration: validation ranks peaks backwards; slope held at 0")
         return self
 
     def apply(self, p: np.ndarray) -> np.ndarray:
