@@ -27,23 +27,32 @@ from respicast.evaluation.bootstrap import bootstrap_cis, iso_week_ids
 from respicast.report.compare import JOIN_KEYS, _lookup, _read_config, find_run_dirs, load_rows
 from respicast.report.document import Cell, Document
 from respicast.report.format import fmt, fmt_ci
+from respicast.table import GROUPS
 
 log = logging.getLogger(__name__)
 
 VARIANT_KEY = "ablation.variant"
 
 
+# overrides that never define a setting: the variant and seed are what the report pairs over
+_NOT_SETTING = {"seed", "experiment", "hydra.sweep.dir", "hydra.run.dir"}
+
+
 @dataclass(frozen=True)
 class AblationRun:
-    model: str
+    model: str  # the setting: model name plus any other override that varies across the sweep
     variant: str
     seed: str
     run_dir: Path
 
 
 def load_ablation_runs(runs, variant_key: str = VARIANT_KEY) -> list[AblationRun]:
-    """One entry per run dir that has predictions, labelled by model, variant and seed."""
-    out = []
+    """One entry per run dir that has predictions, labelled by setting, variant and seed.
+
+    Runs of a sweep that also varies e.g. model.C are kept apart: the setting label gets the
+    overrides that differ between runs (besides the variant and the seed).
+    """
+    found = []
     for row in load_rows(find_run_dirs(runs), group_by=variant_key):
         if not row.is_run:
             continue
@@ -55,8 +64,22 @@ def load_ablation_runs(runs, variant_key: str = VARIANT_KEY) -> list[AblationRun
             "model", "?"
         )
         seed = _lookup(row.run_dir, row.overrides, cfg, "seed") or "0"
-        out.append(AblationRun(model, row.group, str(seed), row.run_dir))
+        found.append((model, row.group, str(seed), row.run_dir, row.overrides))
+    skip = _NOT_SETTING | {variant_key, "model"}
+    keys = sorted({k for *_, ov in found for k in ov} - skip)
+    varying = [k for k in keys if len({ov.get(k) for *_, ov in found}) > 1]
+    out = []
+    for model, variant, seed, run_dir, ov in found:
+        extra = ", ".join(f"{k}={ov.get(k)}" for k in varying)
+        out.append(AblationRun(f"{model} ({extra})" if extra else model, variant, seed, run_dir))
     return out
+
+
+def _variant_order(variant: str) -> tuple:
+    """drop_ variants first, then only_, then anything else, each in the table's group order."""
+    kind, _, group = variant.partition("_")
+    rank = {"drop": 0, "only": 1}.get(kind, 2)
+    return (rank, GROUPS.index(group) if group in GROUPS else len(GROUPS), variant)
 
 
 def _test_probs(run: AblationRun) -> pl.DataFrame:
@@ -155,7 +178,7 @@ def ablation_deltas(
                     reference,
                     r.seed,
                 )
-        variants = list(dict.fromkeys(r.variant for r in others))
+        variants = sorted({r.variant for r in others}, key=_variant_order)
         wide, col = _wide(list(refs.values()) + others, list(refs.values()))
         for h in horizons or sorted(wide["horizon"].unique().to_list()):
             sub = wide.filter(pl.col("horizon") == h)
@@ -211,8 +234,8 @@ def plot_ablation(table: pl.DataFrame, path: Path) -> Path:
             "tab:red" if h_ < 0 else "tab:blue" if l_ > 0 else "0.4"
             for l_, h_ in zip(lo, hi, strict=True)
         ]
-        ax.errorbar(d, ypos, xerr=err, fmt="none", ecolor=colors, capsize=3)
-        ax.scatter(d, ypos, c=colors, zorder=3)
+        for x, yy, e, c in zip(d, ypos, err.T, colors, strict=True):
+            ax.errorbar(x, yy, xerr=e[:, None], fmt="o", color=c, ecolor=c, capsize=3)
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(ypos, sub["variant"].to_list())
         ax.set_title(f"{model} h{h}")
