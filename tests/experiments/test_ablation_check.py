@@ -19,8 +19,6 @@ from omegaconf import OmegaConf
 
 pytestmark = pytest.mark.slow
 
-# the resolver must be registered before Hydra composes (respicast.cli will import it)
-TRAIN = "import sys, respicast.experiments; from respicast.cli.train import main; sys.argv[0] = 'respicast-train'; main()"
 HORIZONS = [1, 3]
 
 
@@ -28,7 +26,7 @@ HORIZONS = [1, 3]
 def sweep(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ablation_check")
     cmd = [
-        sys.executable, "-c", TRAIN, "-m", "experiment=ablation_groups",
+        sys.executable, "-m", "respicast.cli.train", "-m", "experiment=ablation_groups",
         "ablation.variant=full,drop_epidemics,drop_pollen", "seed=42", "model.C=0.02",
         "data.world.config=ablation_check", "data.world.dir=${paths.data_dir}/world/ablation_check",
         "+data.target.latency_days=14", "data.split.val_start=2015-01-01", "data.split.test_start=2016-07-01",

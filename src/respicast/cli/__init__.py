@@ -10,3 +10,6 @@ from pathlib import Path
 CONFIG_DIR = str(
     Path(os.environ.get("RESPICAST_CONF", Path(__file__).resolve().parents[3] / "conf"))
 )
+
+# registers ${respicast.ablation_groups:...} before Hydra composes any config
+import respicast.experiments  # noqa: E402,F401

@@ -35,9 +35,17 @@ def run_report(cfg: DictConfig, out_dir: Path) -> dict[str, Path]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="report")
 def main(cfg: DictConfig) -> None:
-    paths = run_report(cfg, Path(HydraConfig.get().runtime.output_dir))
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.get("mode", "compare") == "ablation":
+        from respicast.report.ablation import run_ablation_report
+
+        paths = run_ablation_report(cfg, out_dir)
+    elif cfg.get("mode", "compare") == "compare":
+        paths = run_report(cfg, out_dir)
+    else:
+        raise ValueError(f"mode={cfg.mode!r}: choose compare or ablation")
     for kind, path in paths.items():
-        print(f"comparison {kind}: {path}")
+        print(f"{'ablation' if cfg.get('mode') == 'ablation' else 'comparison'} {kind}: {path}")
 
 
 if __name__ == "__main__":
