@@ -74,6 +74,9 @@ def fit_and_predict(
         )
         trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
         trainer.fit(model, datamodule=dm, ckpt_path=ckpt_path)
+        for cb in extra_callbacks or []:  # a pruned Optuna trial skips prediction and scoring
+            if hasattr(cb, "raise_if_pruned"):
+                cb.raise_if_pruned()
         best = (
             getattr(trainer.checkpoint_callback, "best_model_path", "")
             if trainer.checkpoint_callback
