@@ -56,6 +56,9 @@ def test_raising_n_trials_runs_only_the_remainder(sweep):
     ok(second)
     assert sweep.states() == {"COMPLETE": 4}
     assert (second.stdout + second.stderr).count("Launching 1 jobs") == 2
+    # the seeded sampler does not replay its first draws on resume
+    xs = [t.params["x"] for t in sweep.study().trials]
+    assert len(set(xs)) == 4
 
 
 @pytest.mark.parametrize(

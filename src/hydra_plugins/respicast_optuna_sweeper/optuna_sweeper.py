@@ -107,10 +107,15 @@ class RespicastOptunaSweeper(Sweeper):
             storage=storage,
             study_name=name,
             direction=self.direction,
-            sampler=_build(self.sampler_spec, "optuna.samplers.TPESampler"),
             pruner=_build(self.pruner_spec, "optuna.pruners.NopPruner"),
             load_if_exists=True,
         )
+        # a resumed study must not replay a seeded sampler's first draws (same configs again)
+        spec = dict(self.sampler_spec or {"_target_": "optuna.samplers.TPESampler"})
+        done = len(study.get_trials(deepcopy=False))
+        if done and spec.get("seed") is not None:
+            spec["seed"] = int(spec["seed"]) + done
+        study.sampler = _build(spec, "optuna.samplers.TPESampler")
         if study.direction.name.lower() != self.direction:
             raise HydraException(
                 f"study {name!r} in {url} is {study.direction.name.lower()}, not {self.direction}"
