@@ -27,7 +27,8 @@ def oracle_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) ->
 
     outcomes = tuple((cfg.data.get("target") or {}).get("outcomes") or ("copd", "asthma"))
     dates = test["target_date"].to_numpy().astype("datetime64[D]")
-    oracle = test.with_columns(
+    # the truth replaces the model's outputs (and anything derived from them)
+    oracle = test.drop("peak_prob_raw", "alert", "alert_threshold", strict=False).with_columns(
         predicted=pl.Series(expected_counts(world_dir, dates, outcomes=outcomes)),
         peak_prob=pl.Series(
             peak_probability(world_dir, dates, test["threshold"].to_numpy(), outcomes=outcomes)
