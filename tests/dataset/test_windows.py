@@ -131,3 +131,21 @@ def test_holdout_split_by_dates(table):
     assert origins[s.test.start] == np.datetime64("2017-06-01") and origins[
         s.val.start
     ] == np.datetime64("2017-01-01")
+
+
+def test_channels_constant_in_training_are_dropped(data_cfg, make_table):
+    """A sensor that stops after training: its fill mask is 0 all through training, 1 later."""
+    t = make_table()
+    stop = t.frame.height - 200
+    frame = t.frame.with_columns(pm25_filled=pl.int_range(pl.len()) >= stop)
+    table = type(t)(frame=frame, target=t.target, columns=t.columns)
+    dm = _dm(table, data_cfg)
+    assert "pm25_filled" not in dm.windows.past_names and "pm25" in dm.windows.past_names
+    assert dm.windows.past.shape[2] == len(dm.windows.past_names) == len(dm.windows.past_groups)
+
+
+def test_fill_masks_stay_zero_one(table, data_cfg):
+    """Masks are not standardised: a variable rarely filled in training would put a later 1 far out."""
+    ws = _dm(table, data_cfg).windows
+    k = ws.past_names.index("pm25_filled")
+    assert set(np.unique(ws.past[:, :, k])) <= {0.0, 1.0}

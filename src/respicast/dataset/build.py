@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +24,18 @@ class Scaler:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> Scaler:
-        mean = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
-        std = np.nanstd(x, axis=0) if len(x) else np.ones(x.shape[1])
+    def fit(cls, x: np.ndarray, keep: np.ndarray | None = None) -> Scaler:
+        """`keep` marks 0/1 columns (fill masks) left as they are: scaled by a training std
+        that is tiny when a variable was rarely filled, a mask that is 1 later would sit
+        dozens of standard deviations out."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
+            std = np.nanstd(x, axis=0) if len(x) else np.ones(x.shape[1])
         mean = np.nan_to_num(mean)
         std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+        if keep is not None:
+            mean, std = np.where(keep, 0.0, mean), np.where(keep, 1.0, std)
         return cls(mean, std)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -69,13 +77,32 @@ def build_windows(
 
     past_cols = [c for c in table.columns if not c.known_future]
     fut_cols = [c for c in table.columns if c.known_future]
-    masks = [c.mask for c in past_cols if c.mask]
-    past_names = [c.name for c in past_cols] + masks
+    past_names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
     past_raw = _matrix(table, past_names)
+    # a channel constant over the training rows teaches the model nothing, and if it moves later
+    # (a sensor that stops: its fill mask jumps from 0 to 1) it feeds untrained weights
+    train_part = past_raw[:train_end_day]
+    with warnings.catch_warnings():  # an all-missing column has no std: it is dropped too
+        warnings.simplefilter("ignore", RuntimeWarning)
+        varies = (
+            np.nanstd(train_part, axis=0) > 0 if len(train_part) else np.ones(len(past_names), bool)
+        )
+    if not varies.all():
+        log.warning(
+            "dropping %d past channel(s) constant over the training part: %s",
+            int((~varies).sum()),
+            [n for n, v in zip(past_names, varies, strict=True) if not v],
+        )
+        past_names = [n for n, v in zip(past_names, varies, strict=True) if v]
+        past_groups = [g for g, v in zip(past_groups, varies, strict=True) if v]
+        past_raw = past_raw[:, varies]
     fut_raw = _matrix(table, [c.name for c in fut_cols])
+    masks = {c.mask for c in past_cols if c.mask}
     scalers = {
-        "past": Scaler.fit(past_raw[:train_end_day]),
+        "past": Scaler.fit(
+            past_raw[:train_end_day], keep=np.array([n in masks for n in past_names], bool)
+        ),
         "future": Scaler.fit(fut_raw[:train_end_day]),
     }
     past = scalers["past"].transform(past_raw)
