@@ -52,7 +52,7 @@ def print_metrics_table(
                 if v is None or (isinstance(v, float) and math.isnan(v))
                 else (f"{int(v)}" if n == "n_pos" else f"{v:.3f}")
             )
-            if metrics.get(f"{split}/{n}_h{h}_unreliable"):
+            if metrics.get(f"{split}/{n}_h{h}_unreliable") == 1:  # NaN = not flagged
                 cell += "*"
             row.append(cell)
         if any(c != "—" for c in row):
@@ -63,4 +63,8 @@ def print_metrics_table(
         Console().print(
             f"oracle ceiling (simulator truth) h=1: AUROC {oracle[0]:.3f}, Brier {oracle[1]:.3f}"
         )
-    Console().print("* fewer than the minimum positives: unreliable")
+    if any(
+        k.startswith(f"{split}/") and k.endswith("_unreliable") and v == 1
+        for k, v in metrics.items()
+    ):
+        Console().print("* fewer than the minimum positives: unreliable")
