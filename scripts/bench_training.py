@@ -27,7 +27,9 @@ from respicast.models.nets.tcn import TCNNet
 def make_module(net_cls, dims, seed: int) -> ForecastModule:
     torch.manual_seed(seed)
     return ForecastModule(
-        net=functools.partial(net_cls), dims=dims, optimizer=functools.partial(torch.optim.AdamW, lr=2e-3)
+        net=functools.partial(net_cls),
+        dims=dims,
+        optimizer=functools.partial(torch.optim.AdamW, lr=2e-3),
     )
 
 
@@ -42,9 +44,16 @@ def respicast_epochs(net_cls, dm, epochs: int) -> list[float]:
             times.append(time.perf_counter() - self.t)
 
     trainer = pl.Trainer(
-        max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0, callbacks=[Clock()],
-        deterministic=True, gradient_clip_val=1.0,
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[Clock()],
+        deterministic=True,
+        gradient_clip_val=1.0,
     )
     trainer.fit(make_module(net_cls, dm.dims, 0), train_dataloaders=dm.train_dataloader())
     return times
@@ -81,14 +90,18 @@ def main() -> None:
         cfg = compose("train", overrides=[f"data={args.data}", "paths.root_dir=."])
     dm = WindowDataModule(cfg.data, seed=0)
     dm.setup()
-    print(f"data={args.data}: {len(dm.part('train'))} training windows, dims {dm.dims}, torch threads {args.threads}")
+    print(
+        f"data={args.data}: {len(dm.part('train'))} training windows, dims {dm.dims}, torch threads {args.threads}"
+    )
     for name, net_cls in (("lstm", LSTMNet), ("tcn", TCNNet)):
         ours, bare = [], []
         for _ in range(args.repeats):  # interleaved, so machine load hits both alike
             ours += respicast_epochs(net_cls, dm, args.epochs)[1:]  # first epoch warms up
             bare += bare_epochs(net_cls, dm, args.epochs)[1:]
         o, b = float(np.median(ours)), float(np.median(bare))
-        print(f"{name:5s} respicast {o:.3f} s/epoch   bare PyTorch {b:.3f} s/epoch   ratio {o / b:.3f}")
+        print(
+            f"{name:5s} respicast {o:.3f} s/epoch   bare PyTorch {b:.3f} s/epoch   ratio {o / b:.3f}"
+        )
 
 
 if __name__ == "__main__":

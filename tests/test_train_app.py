@@ -71,13 +71,21 @@ def test_each_deep_model_writes_the_run_files(model, tmp_path):
 
 @pytest.mark.parametrize(
     "model",
-    ["climatology", "persistence", "logistic", "glm_dlnm", pytest.param("lightgbm_tsfel", marks=pytest.mark.slow)],
+    [
+        "climatology",
+        "persistence",
+        "logistic",
+        "glm_dlnm",
+        pytest.param("lightgbm_tsfel", marks=pytest.mark.slow),
+    ],
 )
 def test_each_baseline_runs_through_the_same_app(model, tmp_path):
     metrics = run_in_process(tmp_path, [f"model={model}"])
     pred = pl.read_parquet(tmp_path / "predictions.parquet")
     assert PRED_COLUMNS <= set(pred.columns) and set(pred["model"].unique()) == {model}
-    assert 0.5 < metrics["test/auroc_h1"] <= 1.0  # every baseline ranks peaks better than chance here
+    assert (
+        0.5 < metrics["test/auroc_h1"] <= 1.0
+    )  # every baseline ranks peaks better than chance here
     assert (tmp_path / "fitted.pkl").exists() and not (tmp_path / "checkpoints").exists()
 
 
@@ -136,7 +144,8 @@ def test_multirun_writes_one_run_dir_per_model(tmp_path):
 def test_simulated_world_run_reports_the_oracle_ceiling(tmp_path):
     """The default data path (world → readers → SQL → harmonise), on the 3-year world."""
     metrics = run_in_process(
-        tmp_path / "run", ["data=toulouse_sim_small", "model=logistic", f"paths.root_dir={tmp_path}"]
+        tmp_path / "run",
+        ["data=toulouse_sim_small", "model=logistic", f"paths.root_dir={tmp_path}"],
     )
     assert (tmp_path / "outputs" / "data" / "world" / "small_seed2024" / "truth.parquet").exists()
     assert 0.6 < metrics["oracle/auroc_h1"] <= 1.0

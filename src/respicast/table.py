@@ -43,7 +43,9 @@ class DailyTable:
     meta: dict = field(default_factory=dict)  # sources, fill counts, world dir, ...
 
     def __post_init__(self) -> None:
-        missing = [c for c in ["date", self.target, *self.feature_names] if c not in self.frame.columns]
+        missing = [
+            c for c in ["date", self.target, *self.feature_names] if c not in self.frame.columns
+        ]
         if missing:
             raise ValueError(f"daily table lacks columns {missing}")
         dates = self.frame["date"]

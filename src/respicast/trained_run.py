@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class RunError(ValueError):
     """A run dir that cannot be used as asked: missing files, incompatible data config."""
 
+
 # data keys that only say where files are or how to load them: free to differ from training
 LOCATION_KEYS = ("cache_dir", "batch_size", "num_workers", "world", "name")
 LOCATION_LEAVES = ("path", "paths", "db", "zones_csv")
@@ -50,9 +51,7 @@ def resolve_run_dir(path: str | Path) -> tuple[Path, Path | None]:
     if p.is_file() and p.suffix == ".ckpt":
         return p.parent.parent, p
     if not p.is_dir():
-        raise RunError(
-            f"ckpt_path={path}: no such run dir (give the dir respicast-train wrote)"
-        )
+        raise RunError(f"ckpt_path={path}: no such run dir (give the dir respicast-train wrote)")
     return p, None
 
 
@@ -91,9 +90,7 @@ def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
         raise RunError(f"{run_dir}: no config_resolved.yaml; is it a respicast-train run dir?")
     fitted_file = run_dir / "fitted.pkl"
     if not fitted_file.exists():
-        raise RunError(
-            f"{run_dir}: no fitted.pkl (calibrators, thresholds); rerun respicast-train"
-        )
+        raise RunError(f"{run_dir}: no fitted.pkl (calibrators, thresholds); rerun respicast-train")
     cfg = OmegaConf.load(cfg_file)
     with open(fitted_file, "rb") as f:
         fitted = pickle.load(f)
