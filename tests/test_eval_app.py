@@ -85,3 +85,21 @@ def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(tmp_path):
     )
     with pytest.raises(RunError, match="data.lookback: trained 28 vs requested 14"):
         checkpoint(cfg)
+
+
+def test_checkpoint_mode_importance_by_group(tmp_path):
+    run = tmp_path / "run"
+    train(compose_app("train", run, [*QUIET, "model=logistic"]))
+    cfg = compose_app(
+        "eval", tmp_path / "eval",
+        [*QUIET[:3], "mode=checkpoint", f"run_dir={run}", "importance=groups", "importance_repeats=2"],
+    )  # fmt: skip
+    metrics = checkpoint(cfg)
+    imp = pl.read_csv(tmp_path / "eval" / "importance_groups.csv")
+    assert {"history", "weather", "pollution", "calendar"} <= set(imp["group"])
+    assert metrics["importance/history/delta_auroc_h1"] == pytest.approx(
+        imp.filter((pl.col("group") == "history") & (pl.col("horizon") == 1))["delta"][0]
+    )
+    # the model leans on the admissions history more than on anything else
+    h1 = imp.filter(pl.col("horizon") == 1).sort("delta", descending=True)
+    assert h1["group"][0] == "history" and h1["delta"][0] > 0.02
