@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
 
+from respicast.cli import CONFIG_DIR
 from respicast.table import Column, DailyTable
 
 
@@ -61,3 +68,22 @@ def table() -> DailyTable:
 @pytest.fixture
 def data_cfg() -> dict:
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in DATA_CFG.items()}
+
+
+def compose_app(name: str, out_dir: Path, overrides: list[str]) -> DictConfig:
+    """A Hydra app's config as its main() would see it, with the run dir at out_dir."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out_dir)
+        cfg.paths.log_dir = str(out_dir)
+        cfg.hydra.runtime.output_dir = str(out_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture(name="compose_app", scope="session")
+def compose_app_fixture():
+    return compose_app

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import hydra
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import open_dict
 
 from respicast.cli import CONFIG_DIR
 from respicast.dataset.datamodule import Dims
@@ -43,19 +40,6 @@ def options(group: str) -> list[str]:
 CASES = [(g, o) for g in TRAIN_GROUPS for o in options(g)]
 
 
-def compose_train(overrides: list[str], tmp_path: Path) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path)
-        cfg.paths.log_dir = str(tmp_path)
-        cfg.hydra.runtime.output_dir = str(tmp_path)
-        cfg.hydra.job.num = 0
-    HydraConfig().set_config(cfg)
-    return cfg
-
-
 def test_every_group_has_options():
     for group in ["data", "model", "trainer", "logger", "callbacks", "debug"]:
         assert options(group), f"conf/{group}/ is empty"
@@ -66,8 +50,8 @@ def test_every_group_has_options():
 
 
 @pytest.mark.parametrize("group, option", CASES, ids=[f"{g}={o}" for g, o in CASES])
-def test_option_composes_and_instantiates(group, option, tmp_path):
-    cfg = compose_train([f"{group}={option}", f"paths.root_dir={tmp_path}"], tmp_path)
+def test_option_composes_and_instantiates(compose_app, group, option, tmp_path):
+    cfg = compose_app("train", tmp_path, [f"{group}={option}", f"paths.root_dir={tmp_path}"])
     # trainer: instantiate on CPU whatever the preset asks (no GPU here)
     with open_dict(cfg):
         cfg.trainer.accelerator = "cpu"
@@ -92,15 +76,15 @@ def test_option_composes_and_instantiates(group, option, tmp_path):
 
 
 @pytest.mark.parametrize("group", ["hydra/launcher", "hydra/sweeper"])
-def test_hydra_plugin_presets_compose(group, tmp_path):
+def test_hydra_plugin_presets_compose(compose_app, group, tmp_path):
     for option in options(group):
-        cfg = compose_train([f"{group}={option}"], tmp_path)
+        cfg = compose_app("train", tmp_path, [f"{group}={option}"])
         node = cfg.hydra.launcher if group.endswith("launcher") else cfg.hydra.sweeper
         assert "_target_" in node, f"{group}={option}"
 
 
-def test_unknown_option_and_misspelled_key_fail_before_work(tmp_path):
+def test_unknown_option_and_misspelled_key_fail_before_work(compose_app, tmp_path):
     with pytest.raises(Exception, match="model"):
-        compose_train(["model=lstmm"], tmp_path)
+        compose_app("train", tmp_path, ["model=lstmm"])
     with pytest.raises(Exception, match="hiden_size"):
-        compose_train(["model.net.hiden_size=3"], tmp_path)
+        compose_app("train", tmp_path, ["model.net.hiden_size=3"])

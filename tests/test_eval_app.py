@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
-from respicast.cli import CONFIG_DIR
 from respicast.cli.evaluate import backtest, checkpoint
 from respicast.cli.train import train
 from respicast.trained_run import RunError
@@ -25,19 +19,7 @@ QUIET = [
 ]
 
 
-def compose_app(name: str, tmp_path: Path, overrides: list[str]):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(name, overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path)
-        cfg.hydra.runtime.output_dir = str(tmp_path)
-        cfg.hydra.job.num = 0
-    HydraConfig().set_config(cfg)
-    return cfg
-
-
-def test_backtest_refits_per_year_and_pools_out_of_sample(tmp_path):
+def test_backtest_refits_per_year_and_pools_out_of_sample(compose_app, tmp_path):
     cfg = compose_app("eval", tmp_path, [*QUIET, "model=logistic", "backtest.first_test_year=1996"])
     metrics = backtest(cfg)
     assert metrics["backtest/n_folds"] == 5  # 1996 … 2000
@@ -60,7 +42,7 @@ def test_backtest_refits_per_year_and_pools_out_of_sample(tmp_path):
     assert 0.5 < metrics["test/auroc_h1"] <= 1.0
 
 
-def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(tmp_path):
+def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(compose_app, tmp_path):
     run = tmp_path / "run"
     cfg = compose_app(
         "train",
@@ -87,7 +69,7 @@ def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(tmp_path):
         checkpoint(cfg)
 
 
-def test_checkpoint_mode_importance_by_group(tmp_path):
+def test_checkpoint_mode_importance_by_group(compose_app, tmp_path):
     run = tmp_path / "run"
     train(compose_app("train", run, [*QUIET, "model=logistic"]))
     cfg = compose_app(

@@ -10,12 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
-from respicast.cli import CONFIG_DIR
 from respicast.cli.train import train
 
 SMALL = [
@@ -40,21 +35,19 @@ PRED_COLUMNS = {
 }
 
 
-def run_in_process(tmp_path: Path, overrides: list[str]) -> dict:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*SMALL, *overrides], return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path)
-        cfg.hydra.runtime.output_dir = str(tmp_path)
-        cfg.hydra.job.num = 0
-    HydraConfig().set_config(cfg)
-    return train(cfg)
+@pytest.fixture
+def run_app(compose_app):
+    """Train in-process with the small settings above; returns the run's metrics."""
+
+    def run(out_dir: Path, overrides: list[str]) -> dict:
+        return train(compose_app("train", out_dir, [*SMALL, *overrides]))
+
+    return run
 
 
 @pytest.mark.parametrize("model", ["lstm", "cnn1d", "cnn_lstm", "tcn"])
-def test_each_deep_model_writes_the_run_files(model, tmp_path):
-    metrics = run_in_process(tmp_path, [f"model={model}"])
+def test_each_deep_model_writes_the_run_files(run_app, model, tmp_path):
+    metrics = run_app(tmp_path, [f"model={model}"])
     saved = json.loads((tmp_path / "metrics.json").read_text())
     for key in ("test/auroc_h1", "test/brier_h1", "test/mae_h1", "test/auroc_h7", "test/n_pos_h1"):
         assert key in saved and saved[key] == pytest.approx(metrics[key], nan_ok=True)
@@ -79,8 +72,8 @@ def test_each_deep_model_writes_the_run_files(model, tmp_path):
         pytest.param("lightgbm_tsfel", marks=pytest.mark.slow),
     ],
 )
-def test_each_baseline_runs_through_the_same_app(model, tmp_path):
-    metrics = run_in_process(tmp_path, [f"model={model}"])
+def test_each_baseline_runs_through_the_same_app(run_app, model, tmp_path):
+    metrics = run_app(tmp_path, [f"model={model}"])
     pred = pl.read_parquet(tmp_path / "predictions.parquet")
     assert PRED_COLUMNS <= set(pred.columns) and set(pred["model"].unique()) == {model}
     assert (
@@ -89,15 +82,15 @@ def test_each_baseline_runs_through_the_same_app(model, tmp_path):
     assert (tmp_path / "fitted.pkl").exists() and not (tmp_path / "checkpoints").exists()
 
 
-def test_same_seed_same_metrics(tmp_path):
-    a = run_in_process(tmp_path / "a", ["model=tcn", "seed=7"])
-    b = run_in_process(tmp_path / "b", ["model=tcn", "seed=7"])
+def test_same_seed_same_metrics(run_app, tmp_path):
+    a = run_app(tmp_path / "a", ["model=tcn", "seed=7"])
+    b = run_app(tmp_path / "b", ["model=tcn", "seed=7"])
     assert a["test/auroc_h1"] == b["test/auroc_h1"] and a["test/mae_h3"] == b["test/mae_h3"]
 
 
-def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
+def test_resumed_run_ends_like_an_uninterrupted_one(run_app, tmp_path):
     """Stop after epoch 1 (as a killed run leaves last.ckpt), resume to epoch 2: same metrics."""
-    full = run_in_process(
+    full = run_app(
         tmp_path / "full",
         [
             "model=lstm",
@@ -113,11 +106,9 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path):
         "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
         "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}",
     ]
-    run_in_process(tmp_path / "first", [*common, "trainer.max_epochs=1"])
+    run_app(tmp_path / "first", [*common, "trainer.max_epochs=1"])
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    resumed = run_in_process(
-        tmp_path / "resumed", [*common, "trainer.max_epochs=2", f"ckpt_path={last}"]
-    )
+    resumed = run_app(tmp_path / "resumed", [*common, "trainer.max_epochs=2", f"ckpt_path={last}"])
     for key in ("test/auroc_h1", "test/brier_h1", "test/mae_h7"):
         assert resumed[key] == pytest.approx(full[key], abs=1e-9), key
 
@@ -141,9 +132,9 @@ def test_multirun_writes_one_run_dir_per_model(tmp_path):
     assert models == {"lstm", "tcn"}
 
 
-def test_simulated_world_run_reports_the_oracle_ceiling(tmp_path):
+def test_simulated_world_run_reports_the_oracle_ceiling(run_app, tmp_path):
     """The default data path (world → readers → SQL → harmonise), on the 3-year world."""
-    metrics = run_in_process(
+    metrics = run_app(
         tmp_path / "run",
         ["data=toulouse_sim_small", "model=logistic", f"paths.root_dir={tmp_path}"],
     )

@@ -5,12 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
-
-from respicast.cli import CONFIG_DIR
 
 TINY = [
     "data=chicago_nmmaps",
@@ -25,32 +21,27 @@ TINY = [
 ASOF = "1999-03-10"  # inside the test period (1998-2000)
 
 
-def train_run(out: Path, overrides: list[str], model: dict | None = None) -> Path:
-    from respicast.cli.train import train
-
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, *overrides], return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(out)
-        cfg.hydra.runtime.output_dir = str(out)
-        cfg.hydra.job.num = 0
-        if model is not None:
-            cfg.model = model
-    HydraConfig().set_config(cfg)
-    train(cfg)
-    GlobalHydra.instance().clear()
-    return out
-
-
 @pytest.fixture(scope="session")
-def train_fn():
+def train_fn(compose_app):
+    """Train a tiny run into `out` and return the run dir."""
+
+    def train_run(out: Path, overrides: list[str], model: dict | None = None) -> Path:
+        from respicast.cli.train import train
+
+        cfg = compose_app("train", out, [*TINY, *overrides])
+        if model is not None:
+            with open_dict(cfg):
+                cfg.model = model
+        train(cfg)
+        GlobalHydra.instance().clear()
+        return out
+
     return train_run
 
 
 @pytest.fixture(scope="session")
-def lstm_run(tmp_path_factory) -> Path:
-    return train_run(tmp_path_factory.mktemp("lstm_run"), ["model=lstm"])
+def lstm_run(tmp_path_factory, train_fn) -> Path:
+    return train_fn(tmp_path_factory.mktemp("lstm_run"), ["model=lstm"])
 
 
 @pytest.fixture(scope="session")

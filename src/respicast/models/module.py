@@ -109,28 +109,24 @@ class ForecastModule(pl.LightningModule):
         return loss, mu, logit
 
     # -- steps ----------------------------------------------------------------------------------
-    def training_step(self, batch, batch_idx):
-        loss, _, _ = self._loss(batch)
+    def _log_loss(self, split: str, loss: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
         self.log(
-            "train/loss",
+            f"{split}/loss",
             loss,
-            on_step=False,
             on_epoch=True,
+            on_step=False,
             prog_bar=True,
             batch_size=len(batch["level"]),
         )
+
+    def training_step(self, batch, batch_idx):
+        loss, _, _ = self._loss(batch)
+        self._log_loss("train", loss, batch)
         return loss
 
     def validation_step(self, batch, batch_idx):
         loss, mu, logit = self._loss(batch)
-        self.log(
-            "val/loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=len(batch["level"]),
-        )
+        self._log_loss("val", loss, batch)
         peak = batch["y_peak"]
         for h, metric in enumerate(self.val_auroc):
             ok = torch.isfinite(peak[:, h])
