@@ -50,15 +50,19 @@ def test_contributions_add_up_to_log_lambda(small_world):
     np.testing.assert_allclose(lockdown.to_numpy(), np.log(0.65))
 
 
-def test_correct_extraction_reproduces_truth_counts(small_world):
+def test_correct_extraction_reproduces_truth_counts(small_world, small_cfg):
     zones = pl.read_csv(small_world / "zones.csv", schema_overrides={"postcode": pl.Utf8}).select(
         "postcode", "zone"
     )
     with duckdb.connect(str(small_world / "hospital" / "stays.duckdb"), read_only=True) as con:
         stays = pl.from_arrow(con.sql(CASES_SQL).to_arrow_table())
     assert stays["outcome"].null_count() > 1000  # distractor stays exist and are excluded
-    cases = stays.drop_nulls("outcome").join(zones, on="postcode", how="inner")
-    assert cases.height < stays.drop_nulls("outcome").height  # out-of-area patients excluded
+    # postcodes outside zones.csv are counted, in zone "unknown", as the extraction does
+    cases = (
+        stays.drop_nulls("outcome")
+        .join(zones, on="postcode", how="left")
+        .with_columns(pl.col("zone").fill_null("unknown"))
+    )
     band = (
         pl.when(pl.col("age") <= 14)
         .then(pl.lit("0-14"))
@@ -68,13 +72,19 @@ def test_correct_extraction_reproduces_truth_counts(small_world):
     )
     got = cases.group_by("date", "zone", band.alias("age_band"), "outcome").len("n")
     truth = pl.read_parquet(small_world / "truth.parquet").select(
-        "date", "zone", "age_band", "outcome", "count"
+        "date", "zone", "age_band", "outcome", "count", "lambda"
     )
     merged = truth.join(
         got, on=["date", "zone", "age_band", "outcome"], how="full", coalesce=True
     ).fill_null(0)
     assert merged.height == truth.height  # no case outside the truth cells
     assert (merged["count"] == merged["n"]).all()
+    # the out-of-area cells hold the configured stays a day, in expectation and in the draws
+    outside = truth.filter(pl.col("zone") == "unknown")
+    n_days = truth["date"].n_unique()
+    rate = small_cfg["hospital"]["out_of_area_per_day"]
+    np.testing.assert_allclose(outside["lambda"].sum() / n_days, rate, rtol=1e-9)
+    assert abs(outside["count"].sum() / n_days - rate) < 4 * np.sqrt(rate * 1.2 / n_days)
 
 
 def test_oracle_is_negative_binomial_of_summed_lambda(small_world):

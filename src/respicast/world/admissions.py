@@ -4,6 +4,11 @@ log lambda = log(population x baseline rate) + trend + season + day of week + pu
              + sum over effects of beta x (mean over the effect's lags of a transformed exposure).
 Counts: a daily frailty G ~ Gamma(k, 1/k) shared by every cell, then Poisson(lambda x G) per cell,
 so any sum of cells on a day is exactly negative binomial NB(sum lambda, k).
+
+Patients living outside every zone (``hospital.out_of_area_per_day`` a day on average) are cells of
+zone "unknown" (the zone the extraction gives a postcode outside zones.csv): for each age band and
+outcome, a fixed share of the in-area lambda with the same drivers, so the truth holds every stay a
+correct extraction counts and the oracle describes the same total as the labels.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from respicast.world.exposures import LEAD_IN_DAYS
 from respicast.world.rng import ar1, stream
 
 OUTCOMES = ("copd", "asthma")
+OUT_OF_AREA_ZONE = "unknown"  # what respicast.hospital names the zone of unmapped postcodes
 BASE_TERMS = ("baseline", "trend", "season", "day_of_week", "public_holiday", "latent")
 
 
@@ -43,6 +49,31 @@ def cells(world: dict) -> Cells:
                 outcome.append(o)
                 log_base.append(np.log(population * spec["age_shares"][b] * rate / 1e5))
     return Cells(zone, band, outcome, np.array(log_base))
+
+
+def with_out_of_area(world: dict, c: Cells, daily_lambda: np.ndarray) -> Cells:
+    """The in-area cells plus one "unknown"-zone cell per (age band, outcome), sized so that the
+    out-of-area cells hold ``hospital.out_of_area_per_day`` stays a day on average."""
+    rate = float((world.get("hospital") or {}).get("out_of_area_per_day", 0.0))
+    if rate < 0:
+        raise ValueError(f"world.hospital.out_of_area_per_day must be >= 0, got {rate}")
+    if rate == 0:
+        return c
+    if OUT_OF_AREA_ZONE in world["zones"]:
+        raise ValueError(f"world.zones: {OUT_OF_AREA_ZONE!r} is reserved for out-of-area stays")
+    share = rate / float(daily_lambda.mean())
+    pairs = list(dict.fromkeys(zip(c.age_band, c.outcome, strict=True)))
+    base = np.exp(c.log_base)
+    extra = [
+        np.log(share * base[(np.array(c.age_band) == b) & (np.array(c.outcome) == o)].sum())
+        for b, o in pairs
+    ]
+    return Cells(
+        c.zone + [OUT_OF_AREA_ZONE] * len(pairs),
+        c.age_band + [b for b, _ in pairs],
+        c.outcome + [o for _, o in pairs],
+        np.concatenate([c.log_base, extra]),
+    )
 
 
 def transformed(effect: dict, x: np.ndarray, name: str) -> np.ndarray:
@@ -132,7 +163,9 @@ def contributions(world: dict, exposures: pl.DataFrame, c: Cells) -> dict[str, n
 
 def simulate_truth(world: dict, exposures: pl.DataFrame) -> pl.DataFrame:
     """Long truth frame: date, zone, age_band, outcome, lambda, count, contrib_* columns."""
-    c = cells(world)
+    in_area = cells(world)
+    daily = np.exp(sum(contributions(world, exposures, in_area).values())).sum(axis=1)
+    c = with_out_of_area(world, in_area, daily)
     terms = contributions(world, exposures, c)
     log_lambda = sum(terms.values())
     lam = np.exp(log_lambda)

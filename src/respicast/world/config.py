@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from respicast.cli import CONFIG_DIR
 
 # Bump when the generator changes what a given config produces, so ensure_world re-simulates.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 def to_plain(cfg: Mapping | DictConfig) -> dict[str, Any]:

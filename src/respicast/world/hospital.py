@@ -4,8 +4,9 @@ Case coding (what a correct extraction must recognise):
 - COPD exacerbation: principal J440*/J441*, or principal J96* with an associated J44*;
 - asthma: principal J45*/J46*, or principal J960* with an associated J45*/J46*.
 Distractors: heart failure (I50) and pneumonia (J18) with COPD/asthma as associated diagnoses,
-J96 without an associated J44/J45/J46, stable COPD (J449) as principal, and true cases from
-postcodes outside the zones.
+J96 without an associated J44/J45/J46, stable COPD (J449) as principal. True cases from postcodes
+outside the zones are the truth's zone-"unknown" cells (see admissions.py): counted by a correct
+extraction under zone "unknown".
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from respicast.world.admissions import OUT_OF_AREA_ZONE
 from respicast.world.rng import stream
 
 SCHEMA = """
@@ -90,6 +92,8 @@ def _patients(rng: np.random.Generator, cases: pl.DataFrame, p_repeat: float) ->
 
 def _postcodes(rng: np.random.Generator, world: dict, zones: np.ndarray) -> np.ndarray:
     out = np.empty(zones.size, dtype=object)
+    outside = zones == OUT_OF_AREA_ZONE
+    out[outside] = rng.choice(OUT_OF_AREA, outside.sum())
     for z, spec in world["zones"].items():
         sel = zones == z
         codes = list(spec["postcodes"])
@@ -176,26 +180,10 @@ def write_hospital(world: dict, truth: pl.DataFrame, days: np.ndarray, out: Path
     cases = cases.with_columns(
         pl.Series("principal_dx", principal), pl.Series("assoc", associated, dtype=pl.List(pl.Utf8))
     )
-    # out-of-area patients: coded exactly like cases, but living outside every zone
-    n_out = rng.poisson(h.get("out_of_area_per_day", 0.0) * days.size)
-    outside = (
-        cases.sample(n_out, seed=int(rng.integers(2**31)))
-        if n_out and cases.height
-        else cases.head(0)
-    )
-    outside = outside.with_columns(
-        pl.Series("postcode", rng.choice(OUT_OF_AREA, outside.height), dtype=pl.Utf8),
-        pl.Series(
-            "patient_id",
-            [f"P{t:016x}" for t in rng.integers(0, 2**63, outside.height)],
-            dtype=pl.Utf8,
-        ),
-    )
     cols = ["date", "principal_dx", "assoc", "age", "sex", "postcode", "patient_id", "los_outcome"]
     stays = pl.concat(
         [
             cases.with_columns(pl.col("outcome").alias("los_outcome")).select(cols),
-            outside.with_columns(pl.col("outcome").alias("los_outcome")).select(cols),
             distractor_stays(world, days, rng)
             .with_columns(pl.lit("copd").alias("los_outcome"))
             .select(cols),
