@@ -118,7 +118,7 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
             frame = frame.filter(pl.col("variable") != column)
         read[src_name] = (frame, meta, dict(entry.get("options") or {}))
     if target is None:
-        target = hospital_target(tgt, world_dir, zone)
+        target = hospital_target(tgt, world_dir, zone, cfg.get("hospital"))
     target_name = tgt.get("name") or (tgt.get("column") if tgt_source != "hospital" else TARGET)
     dates = target["date"]
     table = pl.DataFrame({"date": dates, target_name: target["count"]})

@@ -50,9 +50,45 @@ def counts_to_target(
     return out.with_columns(pl.col("count").fill_null(0.0))
 
 
-def hospital_target(cfg: dict, world_dir: str | None, zone: str | None) -> pl.DataFrame:
+def selection(hospital: dict | None) -> tuple:
+    """data.hospital -> (SelectionRules, age bands) for daily_counts; a bad entry names its key."""
+    from respicast.hospital import SelectionRules
+    from respicast.hospital.counts import _check_age_bands
+
+    if not hospital or "rules" not in hospital:
+        raise ValueError(
+            "data.hospital.rules is missing: a data config whose target is extracted from a stays "
+            "database needs the ICD-10 rules (add `- hospital: icd10` to its defaults)"
+        )
+    unknown = sorted(set(hospital) - {"rules", "age_bands"})
+    if unknown:
+        raise ValueError(f"data.hospital: unknown key(s) {unknown}; expected rules, age_bands")
+    try:
+        rules = SelectionRules.from_config({"rules": hospital["rules"]})
+    except ValueError as err:
+        raise ValueError(f"data.hospital.{err}") from None
+    if "age_bands" not in hospital:
+        raise ValueError("data.hospital.age_bands is missing (e.g. [[0, 14], [15, 64], [65, 200]])")
+    try:
+        bands = _check_age_bands(hospital["age_bands"])
+    except ValueError as err:
+        raise ValueError(f"data.hospital.{err}") from None
+    return rules, bands
+
+
+def hospital_target(
+    cfg: dict, world_dir: str | None, zone: str | None, hospital: dict | None
+) -> pl.DataFrame:
+    """data.target (source hospital) -> (date, count), counted with the rules of data.hospital."""
     from respicast.hospital import daily_counts  # lazy: SQL stack only when needed
 
+    rules, bands = selection(hospital)
+    unknown = sorted(set(cfg.get("outcomes") or []) - set(rules.outcomes))
+    if unknown:
+        raise ValueError(
+            f"data.target.outcomes {unknown}: no rule of data.hospital.rules gives them "
+            f"(outcomes of the rules: {rules.outcomes})"
+        )
     db = cfg.get("db") or (
         str(Path(world_dir) / "hospital" / "stays.duckdb") if world_dir else None
     )
@@ -63,7 +99,7 @@ def hospital_target(cfg: dict, world_dir: str | None, zone: str | None) -> pl.Da
         )
     start = date.fromisoformat(str(cfg["start"])) if cfg.get("start") else None
     end = date.fromisoformat(str(cfg["end"])) if cfg.get("end") else None
-    counts = daily_counts(db, zones_csv, start, end)
+    counts = daily_counts(db, zones_csv, start, end, rules=rules, age_bands=bands)
     return counts_to_target(
         counts, cfg.get("outcomes"), cfg.get("age_bands"), zone, f"hospital {db}"
     )
