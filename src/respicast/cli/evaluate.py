@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 
 import hydra
-import lightning.pytorch as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -89,12 +88,15 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
 def main(cfg: DictConfig) -> float | None:
+    # heavy imports here, not at module load: `respicast-eval --help` must start fast
+    from lightning.pytorch import seed_everything
+
     from respicast.utils.run_files import apply_extras
 
     if cfg.mode not in MODES:
         raise ValueError(f"mode={cfg.mode!r}: choose one of {MODES}")
     apply_extras(cfg)
-    pl.seed_everything(cfg.seed, workers=True)
+    seed_everything(cfg.seed, workers=True)
     if cfg.get("torch_threads"):
         import torch
 

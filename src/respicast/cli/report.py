@@ -10,19 +10,21 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from respicast.cli import CONFIG_DIR
-from respicast.report.compare import (
-    add_reference_deltas,
-    build_columns,
-    find_run_dirs,
-    horizons_in,
-    load_rows,
-    write_comparison,
-)
 
 log = logging.getLogger(__name__)
 
 
 def run_report(cfg: DictConfig, out_dir: Path) -> dict[str, Path]:
+    # polars/sklearn load here, not at module load: `respicast-report --help` must start fast
+    from respicast.report.compare import (
+        add_reference_deltas,
+        build_columns,
+        find_run_dirs,
+        horizons_in,
+        load_rows,
+        write_comparison,
+    )
+
     runs = OmegaConf.to_container(cfg.runs) if OmegaConf.is_config(cfg.runs) else cfg.runs
     rows = load_rows(find_run_dirs(runs), cfg.group_by)
     horizons = list(cfg.horizons) if cfg.horizons else horizons_in(rows)

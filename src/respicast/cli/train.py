@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import hydra
-import lightning.pytorch as pl
 from omegaconf import DictConfig
 
 from respicast.cli import CONFIG_DIR
@@ -26,12 +25,15 @@ def _pruning_callbacks(cfg: DictConfig) -> list:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate on the held-out later period, write the run files; return all metrics."""
+    # heavy imports here, not at module load: `respicast-train --help` must start fast
+    from lightning.pytorch import seed_everything
+
     from respicast.dataset.datamodule import WindowDataModule
     from respicast.run_outputs import evaluate_run
     from respicast.training import fit_and_predict
-    from respicast.utils.instantiate import instantiate_named
+    from respicast.utils.tracking import close_loggers, start_loggers
 
-    pl.seed_everything(cfg.seed, workers=True)
+    seed_everything(cfg.seed, workers=True)
     if cfg.get("torch_threads"):
         import torch
 
@@ -41,7 +43,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     out_dir = Path(cfg.paths.output_dir)
     dm = WindowDataModule(cfg.data, seed=cfg.seed)
     dm.setup()
-    loggers = instantiate_named(cfg.get("logger"), "logger")
+    loggers = start_loggers(cfg)
+    status = "failed"
     try:
         model, preds = fit_and_predict(
             cfg,
@@ -51,10 +54,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
             ckpt_path=cfg.get("ckpt_path"),
         )
         metrics = evaluate_run(cfg, dm, preds, out_dir, loggers=loggers, model=model)
+        status = "success"
+    except Exception as e:
+        if type(e).__name__ == "TrialPruned":  # Optuna stopped it: not a failed run
+            status = "pruned"
+        raise
     finally:
-        for lg in loggers:
-            if hasattr(lg, "experiment") and type(lg).__name__ == "WandbLogger":
-                lg.experiment.finish()
+        close_loggers(loggers, status)
     return metrics
 
 

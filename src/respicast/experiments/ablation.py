@@ -21,12 +21,14 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from respicast.table import GROUPS
+# respicast.table (polars) is imported in the functions: respicast.cli imports this module at
+# every app start-up, `--help` included
 
 
 def data_config_groups(data_choice: str, conf_dir: str | Path | None = None) -> list[str]:
     """``groups`` of conf/data/<data_choice>.yaml (all GROUPS when the file sets none)."""
     from respicast.cli import CONFIG_DIR
+    from respicast.table import GROUPS
 
     path = Path(conf_dir or CONFIG_DIR) / "data" / f"{data_choice}.yaml"
     if not path.is_file():
@@ -36,6 +38,8 @@ def data_config_groups(data_choice: str, conf_dir: str | Path | None = None) -> 
 
 
 def _ordered(groups: Iterable[str]) -> list[str]:
+    from respicast.table import GROUPS
+
     wanted = set(groups)
     unknown = sorted(wanted - set(GROUPS))
     if unknown:
