@@ -58,5 +58,5 @@ def test_ensure_world_reuses_then_resimulates_on_config_change(tmp_path, small_c
     assert ensure_world(cfg, out) == out
     assert (out / "truth.parquet").stat().st_mtime_ns == stamp
     before = pl.read_parquet(out / "truth.parquet")
-    ensure_world({**cfg, "seed": 4}, out)
+    ensure_world({**cfg, "seed": 4}, out, regenerate=True)
     assert not pl.read_parquet(out / "truth.parquet").equals(before)

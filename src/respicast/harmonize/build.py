@@ -50,7 +50,7 @@ def _world_dir(cfg: dict) -> str | None:
     world_cfg = load_world_config(spec) if isinstance(spec, str) else dict(spec)
     if world.get("seed") is not None:
         world_cfg["seed"] = int(world["seed"])
-    return str(ensure_world(world_cfg, world["dir"]))
+    return str(ensure_world(world_cfg, world["dir"], regenerate=world.get("regenerate", False)))
 
 
 def _zones(cfg: dict, world_dir: str | None):

@@ -64,3 +64,27 @@ def require(cfg: Mapping, key: str, where: str = "world") -> Any:
     if key not in cfg:
         raise KeyError(f"{where}.{key} is missing from the world config")
     return cfg[key]
+
+
+def _flat(cfg: Mapping, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if isinstance(value, Mapping) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_diff(old: Mapping, new: Mapping, limit: int = 8) -> list[str]:
+    """The keys where two world configs differ, as 'key: <old> in the folder, <new> in the config'."""
+    a, b = _flat(old), _flat(new)
+    missing = "(absent)"
+    lines = [
+        f"{key}: {a.get(key, missing)!r} in the folder, {b.get(key, missing)!r} in the config"
+        for key in sorted(set(a) | set(b))
+        if a.get(key, missing) != b.get(key, missing)
+    ]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... and {len(lines) - limit} more key(s)"]
+    return lines
