@@ -28,7 +28,7 @@ class BootstrapConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    calibration: str = "platt"
+    calibration: str = "auto"
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     horizons: list[int] | None = None
