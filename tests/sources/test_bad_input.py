@@ -31,7 +31,11 @@ def _read(kind: str, name: str, **options):
             "synop_unknown_station.csv",
             r"synop_unknown_station\.csv:2: unknown station '99999'",
         ),
-        ("atmo", "atmo_unknown_unit.csv", r"atmo_unknown_unit\.csv:2: unknown unit 'ppb'"),
+        (
+            "atmo",
+            "atmo_unknown_unit.csv",
+            r"atmo_unknown_unit\.csv:2: unknown unit 'mol\.m-3'",
+        ),
         ("atmo", "atmo_no_coordinates.csv", r"atmo_no_coordinates\.csv:2: unknown station"),
         (
             "sentinelles",
@@ -51,8 +55,8 @@ def test_unknown_pollen_trap_names_line():
         _read("pollen", "pollen_unknown_trap.csv", sites={"TLS": {"lat": 43.6, "lon": 1.4}})
 
 
-def test_ragged_row_is_an_error_naming_the_file():
-    with pytest.raises(ValueError, match=r"generic_ragged\.csv: malformed"):
+def test_ragged_row_is_an_error_naming_the_file_and_line():
+    with pytest.raises(ValueError, match=r"generic_ragged\.csv:3: 4 field\(s\) where the header"):
         _read("generic", "generic_ragged.csv", columns={"resp": {"unit": "count"}})
 
 

@@ -13,8 +13,13 @@ from pathlib import Path
 
 import polars as pl
 
-from respicast.sources.csvtext import is_missing_text, parse_numbers, read_text_table
-from respicast.sources.frame import Site, SourceMeta, require_columns
+from respicast.sources.csvtext import (
+    check_years,
+    is_missing_text,
+    parse_numbers,
+    read_text_table,
+)
+from respicast.sources.frame import Site, SourceMeta, log_skipped, require_columns
 
 METRIQUE_RESOLUTION = {"horaire": "1h", "journaliere": "1d", "mensuelle": "1mo"}
 NEEDED = [
@@ -52,9 +57,11 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             for c in ["code_station", "nom_poll", "metrique", "statut_valid"]
         )
         if pollutants is not None:
-            df = df.filter(pl.col("nom_poll").is_in([str(p) for p in pollutants]))
+            keep = pl.col("nom_poll").is_in([str(p) for p in pollutants])
+            df = log_skipped(df, keep, f"nom_poll not in options.pollutants {pollutants}", path)
         if stations is not None:
-            df = df.filter(pl.col("code_station").is_in([str(s) for s in stations]))
+            keep = pl.col("code_station").is_in([str(s) for s in stations])
+            df = log_skipped(df, keep, f"code_station not in options.stations {stations}", path)
         if df.height == 0:
             raise ValueError(f"{path}: no rows for pollutants={pollutants} stations={stations}")
         metriques = df["metrique"].unique().to_list()
@@ -88,6 +95,7 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             raise ValueError(
                 f"{path}:{bad['line'][0]}: cannot read date_debut={bad['date_debut'][0]!r}"
             )
+        check_years(df, start, "date_debut", path)
         df = df.with_columns(time=start)
         _record_stations(df, meta, path)
         parts.append(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from respicast.sources.units import canonical, implausible
+from respicast.sources.units import MIXING_RATIOS, canonical, implausible, mixing_ratio_scale
 from respicast.table import GROUPS
 
 log = logging.getLogger(__name__)
@@ -154,10 +154,21 @@ def local_midnight_utc(date_col: pl.Expr, tz: str) -> pl.Expr:
     )
 
 
-def require_columns(columns: list[str], needed: list[str], file: str) -> None:
+def require_columns(columns: list[str], needed: list[str], file: str, header_line: int = 1) -> None:
     missing = [c for c in needed if c not in columns]
     if missing:
-        raise ValueError(f"{file}: missing column(s) {missing}; found {columns}")
+        found = [c for c in columns if c != "line"]
+        raise ValueError(f"{file}:{header_line}: header lacks column(s) {missing}; found {found}")
+
+
+def log_skipped(df: pl.DataFrame, keep: pl.Expr, what: str, file: str) -> pl.DataFrame:
+    """Filter rows by an option (pollutants, stations, taxa, ...), logging how many were left out
+    so a row whose key was damaged never disappears without a word."""
+    kept = df.filter(keep)
+    n = df.height - kept.height
+    if n:
+        log.info("%s: %d row(s) not read (%s)", file, n, what)
+    return kept
 
 
 def _strictly_ordered(df: pl.DataFrame) -> bool:
@@ -182,18 +193,62 @@ def _strictly_ordered(df: pl.DataFrame) -> bool:
     return names.is_sorted()
 
 
-def finalize(raw: pl.DataFrame, meta: SourceMeta, tz: str, file: str) -> pl.DataFrame:
-    """Raw long frame (+ `line`) -> source frame; logs and records every repair in meta.repairs."""
-    if raw.height == 0:
-        raise ValueError(f"{file}: no data rows (source {meta.name!r})")
-    # canonical units, one conversion per distinct unit
+def _at(row: dict, file: str) -> str:
+    """`file:line` of a raw row; readers run per file, so rows carry their own `file`."""
+    return f"{row.get('file') or file}:{row['line']}"
+
+
+def _to_canonical_units(raw: pl.DataFrame, file: str) -> pl.DataFrame:
+    """One conversion per distinct unit (per gas for ppb/ppm); unknown units raise naming the line."""
     frames = []
     for (unit,), part in raw.group_by(["unit"], maintain_order=True):
+        first = part.row(0, named=True)
         if unit is None:
-            raise ValueError(f"{file}:{part['line'][0]}: empty unit")
-        canon, scale, offset = canonical(unit, f"{file}:{part['line'][0]}")
+            raise ValueError(f"{_at(first, file)}: empty unit")
+        if unit in MIXING_RATIOS:
+            for (gas,), gas_part in part.group_by(["variable"], maintain_order=True):
+                scale = mixing_ratio_scale(unit, gas, _at(gas_part.row(0, named=True), file))
+                frames.append(
+                    gas_part.with_columns(value=pl.col("value") * scale, unit=pl.lit("ug/m3"))
+                )
+            continue
+        canon, scale, offset = canonical(unit, _at(first, file))
         frames.append(part.with_columns(value=pl.col("value") * scale + offset, unit=pl.lit(canon)))
-    df = pl.concat(frames).with_columns(
+    return pl.concat(frames)
+
+
+def _drop_duplicates(df: pl.DataFrame, meta: SourceMeta, file: str) -> pl.DataFrame:
+    """Duplicated (site, variable, time): keep a valid row, then the first in file order; log the
+    dropped ones against their own file and line."""
+    keys = ["site", "variable", "time"]
+    if _strictly_ordered(df):  # fast path: clean files are already ordered and unique
+        return df
+    # file_idx: position of the row's file in the configured order (set by read_source)
+    in_file_order = ["file_idx", "line"] if "file_idx" in df.columns else ["line"]
+    df = df.sort([*keys, pl.col("quality") != "valid", *in_file_order])
+    n_dup = df.height - df.select(keys).unique().height
+    if not n_dup:
+        return df
+    dropped = df.filter(~pl.struct(keys).is_first_distinct())
+    by_file = (
+        dropped.group_by("file", maintain_order=True).agg(pl.len(), pl.col("line").min())
+        if "file" in dropped.columns
+        else pl.DataFrame({"file": [file], "len": [n_dup], "line": [dropped["line"].min()]})
+    )
+    for f, n, line in by_file.iter_rows():
+        log.warning(
+            "%s: %d duplicated (time, site, variable) row(s) dropped, first at line %s", f, n, line
+        )
+    meta.repairs["duplicates_dropped"] = meta.repairs.get("duplicates_dropped", 0) + n_dup
+    return df.unique(keys, keep="first", maintain_order=True)
+
+
+def finalize(raw: pl.DataFrame, meta: SourceMeta, tz: str, file: str) -> pl.DataFrame:
+    """Raw long frame (+ `line`, optional `file`) -> source frame; logs and records every repair
+    in meta.repairs."""
+    if raw.height == 0:
+        raise ValueError(f"{file}: no data rows (source {meta.name!r})")
+    df = _to_canonical_units(raw, file).with_columns(
         quality=pl.when(pl.col("value").is_null())
         .then(pl.lit("missing"))
         .otherwise(pl.col("quality"))
@@ -201,7 +256,8 @@ def finalize(raw: pl.DataFrame, meta: SourceMeta, tz: str, file: str) -> pl.Data
     bad_quality = df.filter(~pl.col("quality").is_in(QUALITIES))
     if bad_quality.height:
         raise ValueError(
-            f"{file}:{bad_quality['line'][0]}: quality {bad_quality['quality'][0]!r} not in {QUALITIES}"
+            f"{_at(bad_quality.row(0, named=True), file)}: quality "
+            f"{bad_quality['quality'][0]!r} not in {QUALITIES}"
         )
 
     impossible = implausible()
@@ -210,7 +266,7 @@ def finalize(raw: pl.DataFrame, meta: SourceMeta, tz: str, file: str) -> pl.Data
         first = df.filter(impossible).row(0, named=True)
         log.warning(
             "%s: %d implausible value(s) set invalid (first: line %s, %s=%s %s)",
-            file,
+            first.get("file") or file,
             n_bad,
             first["line"],
             first["variable"],
@@ -225,22 +281,7 @@ def finalize(raw: pl.DataFrame, meta: SourceMeta, tz: str, file: str) -> pl.Data
         )
     # invalid values never reach harmonisation as numbers
     df = df.with_columns(value=pl.when(pl.col("quality") == "valid").then("value"))
-
-    # duplicated timestamps: prefer a valid row, then the first in the file
-    keys = ["site", "variable", "time"]
-    if not _strictly_ordered(df):  # fast path: clean files are already ordered and unique
-        df = df.sort([*keys, pl.col("quality") != "valid", "line"])
-        n_dup = df.height - df.select(keys).unique().height
-        if n_dup:
-            dropped = df.filter(~pl.struct(keys).is_first_distinct())
-            log.warning(
-                "%s: %d duplicated (time, site, variable) row(s) dropped, first at line %s",
-                file,
-                n_dup,
-                dropped["line"].min(),
-            )
-            meta.repairs["duplicates_dropped"] = meta.repairs.get("duplicates_dropped", 0) + n_dup
-            df = df.unique(keys, keep="first", maintain_order=True)
+    df = _drop_duplicates(df, meta, file)
 
     meta.units.update(dict(df.select("variable", "unit").unique().iter_rows()))
     last = period_last_day(df["time"], meta.resolution, tz)

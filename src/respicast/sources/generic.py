@@ -2,11 +2,15 @@
 
 options:
   separator: ","            # CSV only
+  decimal: "."              # CSV only: "," for 1,5 (then the separator must not be ",")
+  na_values: [n/a, "?"]     # extra missing-value markers (always: "", NA, NaN, nan, -, null, mq)
   date_column: date
   date_format: "%Y-%m-%d"   # strptime format; ignored when the Parquet column is already a date
   site: chicago             # constant site id, or site_column: <column>
-  lat: .. / lon: ..         # optional coordinates of a constant site
+  lat: .. / lon: ..         # optional coordinates of a constant site; site_type: optional type
   columns: {col: {unit: degC, group: weather, variable: temp}}   # variable defaults to col
+           # ppb/ppm columns are converted to ug/m3 (EU reference conditions, see units.py);
+           # the gas is the variable name (no2, o3, so2, co, ...) or `gas: NO2`
   ignore: [col, ...]        # columns deliberately not read (anything else unlisted is logged)
 The source's `resolution` (default 1d) and `latency` come from the source entry. The target count
 of a real data set is one such column (unit count, group history).
@@ -21,11 +25,28 @@ import polars as pl
 
 from respicast.sources.csvtext import melt_values, parse_dates, parse_numbers, read_text_table
 from respicast.sources.frame import Site, SourceMeta, local_midnight_utc, require_columns
+from respicast.sources.units import MIXING_RATIOS, canonical, mixing_ratio_scale
 
 log = logging.getLogger(__name__)
 
+OPTIONS = {
+    "separator",
+    "decimal",
+    "na_values",
+    "date_column",
+    "date_format",
+    "site",
+    "site_column",
+    "site_type",
+    "lat",
+    "lon",
+    "columns",
+    "ignore",
+}
+COLUMN_KEYS = {"unit", "group", "variable", "gas"}
 
-def _read_table(path: Path, options: dict) -> pl.DataFrame:
+
+def _read_table(path: Path, options: dict) -> tuple[pl.DataFrame, dict]:
     if path.suffix.lower() in (".parquet", ".pq"):
         if not path.exists():
             raise FileNotFoundError(f"{path}: source file not found")
@@ -48,56 +69,88 @@ def _read_table(path: Path, options: dict) -> pl.DataFrame:
     return read_text_table(path, options.get("separator", ",")), options
 
 
-def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.DataFrame:
-    columns: dict = dict(options.get("columns") or {})
+def _column_specs(name: str, options: dict) -> dict[str, dict]:
+    """Check options and options.columns (config errors name the key); each spec gets `scale`:
+    1, or the ppb/ppm -> ug/m3 factor of its gas."""
+    key = f"data.sources.{name}.options"
+    unknown = sorted(set(options) - OPTIONS)
+    if unknown:
+        raise ValueError(f"{key}: unknown key(s) {unknown}; allowed {sorted(OPTIONS)}")
+    columns = dict(options.get("columns") or {})
     if not columns:
-        raise ValueError(
-            f"source {meta.name!r}: options.columns is empty; list the value columns with unit and group"
-        )
+        raise ValueError(f"{key}.columns is empty; list the value columns with unit and group")
+    if options.get("decimal", ".") not in (".", ","):
+        raise ValueError(f"{key}.decimal={options['decimal']!r}; use '.' or ','")
+    if options.get("decimal") == "," and options.get("separator", ",") == ",":
+        raise ValueError(f"{key}: decimal ',' needs another separator (e.g. separator: ';')")
+    specs = {}
+    for col, spec in columns.items():
+        spec = dict(spec or {})
+        where = f"{key}.columns.{col}"
+        bad = sorted(set(spec) - COLUMN_KEYS)
+        if bad:
+            raise ValueError(f"{where}: unknown key(s) {bad}; allowed {sorted(COLUMN_KEYS)}")
+        if not spec.get("unit"):
+            raise ValueError(f"{where}.unit is required")
+        spec["variable"] = str(spec.get("variable", col))
+        unit = str(spec["unit"])
+        if unit in MIXING_RATIOS:
+            gas = spec.get("gas", spec["variable"])
+            spec["scale"] = mixing_ratio_scale(unit, gas, f"{where} (set {where}.gas)")
+            spec["unit"] = "ug/m3"
+        else:
+            canonical(unit, f"{where}.unit")  # an unknown unit is a config problem
+            spec["scale"] = 1.0
+        specs[str(col)] = spec
+    return specs
+
+
+def _times(df: pl.DataFrame, date_col: str, fmt: str, path: Path, tz: str) -> pl.Expr:
+    has_time = any(t in fmt for t in ("%H", "%M", "%S"))
+    parsed = parse_dates(df, date_col, fmt, path, pl.Datetime if has_time else pl.Date)
+    if has_time:  # a local clock time
+        stamp = parsed.dt.replace_time_zone(
+            tz, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
+        return pl.lit(stamp)
+    return local_midnight_utc(pl.lit(parsed), tz)
+
+
+def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.DataFrame:
+    specs = _column_specs(meta.name, options)
     date_col = options.get("date_column", "date")
     ignore = set(options.get("ignore") or [])
+    site_col = options.get("site_column")
     parts = []
     for path in files:
         df, opts = _read_table(path, options)
-        require_columns(df.columns, [date_col, *columns], str(path))
-        unlisted = sorted(
-            set(df.columns) - set(columns) - ignore - {date_col, "line", options.get("site_column")}
-        )
+        require_columns(df.columns, [date_col, *specs], str(path))
+        unlisted = sorted(set(df.columns) - set(specs) - ignore - {date_col, "line", site_col})
         if unlisted:
             log.info("%s: %d column(s) not configured, not read: %s", path, len(unlisted), unlisted)
-        fmt = opts.get("date_format", "%Y-%m-%d")
-        has_time = any(t in fmt for t in ("%H", "%M", "%S"))
-        parsed = parse_dates(df, date_col, fmt, path, pl.Datetime if has_time else pl.Date)
-        if has_time:  # a local clock time
-            stamp = parsed.dt.replace_time_zone(
-                tz, ambiguous="earliest", non_existent="null"
-            ).dt.convert_time_zone("UTC")
-            time = pl.lit(stamp)
-        else:
-            time = local_midnight_utc(pl.lit(parsed), tz)
-        site_col = options.get("site_column")
+        time = _times(df, date_col, opts.get("date_format", "%Y-%m-%d"), path, tz)
         site = (
             pl.col(site_col).str.strip_chars()
             if site_col
             else pl.lit(str(options.get("site", meta.name)))
         )
-        df = parse_numbers(df, list(columns), path).with_columns(time=time, site=site)
+        df = parse_numbers(
+            df, list(specs), path, options.get("na_values") or (), options.get("decimal", ".")
+        ).with_columns([pl.col(c) * s["scale"] for c, s in specs.items()])
+        df = df.with_columns(time=time, site=site)
         for s in df["site"].unique():
             meta.sites[s] = Site(
                 s, options.get("lat"), options.get("lon"), options.get("site_type", "")
             )
-        long = melt_values(df, ["time", "site"], list(columns))
-        rename = {c: str((spec or {}).get("variable", c)) for c, spec in columns.items()}
-        units = {c: (spec or {}).get("unit") for c, spec in columns.items()}
-        no_unit = [c for c, u in units.items() if not u]
-        if no_unit:
-            raise ValueError(f"source {meta.name!r}: options.columns.{no_unit[0]}.unit is required")
-        for c, spec in columns.items():
-            meta.groups[rename[c]] = (spec or {}).get("group", meta.groups.get("*", "weather"))
+        for spec in specs.values():
+            meta.groups[spec["variable"]] = spec.get("group", meta.groups.get("*", "weather"))
+        long = melt_values(df, ["time", "site"], list(specs))
         parts.append(
             long.with_columns(
-                unit=pl.col("variable").replace_strict(units),
-                variable=pl.col("variable").replace_strict(rename),
+                unit=pl.col("variable").replace_strict({c: s["unit"] for c, s in specs.items()}),
+                variable=pl.col("variable").replace_strict(
+                    {c: s["variable"] for c, s in specs.items()}
+                ),
                 quality=pl.lit("valid"),
             )
         )

@@ -14,7 +14,13 @@ from pathlib import Path
 import polars as pl
 
 from respicast.sources.csvtext import melt_values, parse_dates, parse_numbers, read_text_table
-from respicast.sources.frame import Site, SourceMeta, local_midnight_utc, require_columns
+from respicast.sources.frame import (
+    Site,
+    SourceMeta,
+    local_midnight_utc,
+    log_skipped,
+    require_columns,
+)
 
 SYNOP_UNITS = {
     "t": "K",
@@ -56,7 +62,8 @@ def read_synop(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> p
         require_columns(df.columns, ["numer_sta", "date", *variables], str(path))
         df = df.with_columns(numer_sta=pl.col("numer_sta").str.strip_chars().str.zfill(5))
         if keep is not None:
-            df = df.filter(pl.col("numer_sta").is_in([str(s).zfill(5) for s in keep]))
+            wanted = pl.col("numer_sta").is_in([str(s).zfill(5) for s in keep])
+            df = log_skipped(df, wanted, f"numer_sta not in options.keep_stations {keep}", path)
         unknown = df.filter(~pl.col("numer_sta").is_in(list(known)))
         if unknown.height:
             raise ValueError(
@@ -101,7 +108,8 @@ def read_climatological(
         )
         df = df.with_columns(NUM_POSTE=pl.col("NUM_POSTE").str.strip_chars())
         if keep is not None:
-            df = df.filter(pl.col("NUM_POSTE").is_in([str(s) for s in keep]))
+            wanted = pl.col("NUM_POSTE").is_in([str(s) for s in keep])
+            df = log_skipped(df, wanted, f"NUM_POSTE not in options.keep_stations {keep}", path)
         day = parse_dates(df, "AAAAMMJJ", "%Y%m%d", path)
         df = parse_numbers(df, [*variables, "LAT", "LON"], path).with_columns(
             time=local_midnight_utc(pl.lit(day), tz), site=pl.col("NUM_POSTE")

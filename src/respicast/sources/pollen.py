@@ -11,7 +11,13 @@ from pathlib import Path
 import polars as pl
 
 from respicast.sources.csvtext import parse_dates, parse_numbers, read_text_table
-from respicast.sources.frame import Site, SourceMeta, local_midnight_utc, require_columns
+from respicast.sources.frame import (
+    Site,
+    SourceMeta,
+    local_midnight_utc,
+    log_skipped,
+    require_columns,
+)
 
 
 def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.DataFrame:
@@ -23,7 +29,8 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
         require_columns(df.columns, ["date", "site", "taxon", "grains_m3"], str(path))
         df = df.with_columns(pl.col("site").str.strip_chars(), pl.col("taxon").str.strip_chars())
         if taxa is not None:
-            df = df.filter(pl.col("taxon").is_in(list(taxa)))
+            keep = pl.col("taxon").is_in([str(t) for t in taxa])
+            df = log_skipped(df, keep, f"taxon not in options.taxa {list(taxa)}", path)
         if sites:
             unknown = df.filter(~pl.col("site").is_in(list(sites)))
             if unknown.height:

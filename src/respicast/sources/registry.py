@@ -91,7 +91,16 @@ def read_source(
     )
     files = resolve_files(name, cfg, base_dir)
     meta.files = [str(f) for f in files]
-    raw = kind.read(files, meta, dict(cfg.get("options") or {}), tz)
+    options = dict(cfg.get("options") or {})
+    # one file at a time, so every raw row knows its file and messages name the right one
+    raw = pl.concat(
+        [
+            kind.read([f], meta, options, tz).with_columns(
+                file=pl.lit(str(f)), file_idx=pl.lit(i, pl.Int32)
+            )
+            for i, f in enumerate(files)
+        ]
+    )
     where = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
     frame = finalize(raw, meta, tz, str(where))
     default = meta.groups.pop("*")

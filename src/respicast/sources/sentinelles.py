@@ -11,8 +11,14 @@ from pathlib import Path
 
 import polars as pl
 
-from respicast.sources.csvtext import melt_values, parse_numbers, read_text_table
-from respicast.sources.frame import Site, SourceMeta, local_midnight_utc, require_columns
+from respicast.sources.csvtext import YEARS, melt_values, parse_numbers, read_text_table
+from respicast.sources.frame import (
+    Site,
+    SourceMeta,
+    local_midnight_utc,
+    log_skipped,
+    require_columns,
+)
 
 UNITS = {
     "inc": "cases",
@@ -22,6 +28,10 @@ UNITS = {
     "inc100_low": "per100k",
     "inc100_up": "per100k",
 }
+
+
+# INSEE region codes are two digits (old and new regions, overseas 01-06); FR = all of France
+GEO = r"^([0-9]{2}|FR)$"
 
 
 def iso_week_monday(year: pl.Expr, week: pl.Expr) -> pl.Expr:
@@ -35,12 +45,20 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
     variables = list(options.get("variables", ["inc100"]))
     parts = []
     for path in files:
-        first = path.open(encoding="utf8", errors="replace").readline()
+        with path.open(encoding="utf8", errors="replace") as fh:
+            first = fh.readline().lstrip("\ufeff")
         skip = 1 if first.startswith("#") else 0
         df = read_text_table(path, ",", skip_lines=skip)
-        require_columns(df.columns, ["week", "geo_insee", *variables], str(path))
+        require_columns(df.columns, ["week", "geo_insee", *variables], str(path), skip + 1)
+        df = df.with_columns(pl.col("geo_insee").str.strip_chars())
+        bad = df.filter(~pl.col("geo_insee").str.contains(GEO).fill_null(False))
+        if bad.height:
+            raise ValueError(
+                f"{path}:{bad['line'][0]}: geo_insee={bad['geo_insee'][0]!r} is not a region "
+                f"code ({bad.height} such row(s))"
+            )
         if geo is not None:
-            df = df.filter(pl.col("geo_insee").str.strip_chars() == str(geo))
+            df = log_skipped(df, pl.col("geo_insee") == str(geo), f"geo_insee != {geo!r}", path)
             if df.height == 0:
                 raise ValueError(f"{path}: no rows for geo_insee={geo!r}")
         week = df["week"].str.strip_chars()
@@ -49,14 +67,18 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             raise ValueError(f"{path}:{bad['line'][0]}: week {bad['week'][0]!r} is not YYYYWW")
         wk = week.cast(pl.Int32)
         df = df.with_columns(year=wk // 100, wnum=wk % 100)
-        bad = df.filter((pl.col("wnum") < 1) | (pl.col("wnum") > 53))
+        lo, hi = YEARS
+        bad = df.filter(
+            (pl.col("wnum") < 1) | (pl.col("wnum") > 53) | ~pl.col("year").is_between(lo, hi)
+        )
         if bad.height:
             raise ValueError(
-                f"{path}:{bad['line'][0]}: week number out of 1..53 in {bad['week'][0]!r}"
+                f"{path}:{bad['line'][0]}: week number out of 1..53 or year out of {lo}..{hi} "
+                f"in {bad['week'][0]!r}"
             )
         df = parse_numbers(df, variables, path).with_columns(
             time=local_midnight_utc(iso_week_monday(pl.col("year"), pl.col("wnum")), tz),
-            site=pl.col("geo_insee").str.strip_chars(),
+            site=pl.col("geo_insee"),
         )
         for s in df.select("site", "geo_name").unique().iter_rows():
             meta.sites[s[0]] = Site(s[0], type=f"region:{s[1]}")

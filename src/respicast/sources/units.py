@@ -6,6 +6,8 @@ outside the plausible range is a sensor or transcription fault, not weather (e.g
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 # alias -> (canonical unit, scale, offset): canonical = value * scale + offset
@@ -43,21 +45,60 @@ PLAUSIBLE: dict[str, tuple[float | None, float | None]] = {
     "m/s": (0.0, 75.0),
     "mm": (0.0, 500.0),
     "grains/m3": (0.0, 100000.0),
-    "count": (0.0, None),
+    "count": (0.0, 1e6),  # admissions or deaths per day and area
     "per100k": (0.0, 100000.0),
-    "cases": (0.0, None),
+    "cases": (0.0, 1e8),
     "rate": (0.0, None),
     "scaled": (None, None),
     "1": (None, None),
 }
 
 
+# Gas mixing ratios -> mass concentration at the reference conditions of the EU air-quality
+# Directive 2008/50/EC (annex VI: 293 K, 101.3 kPa). We use the molar volume 24.055 L/mol
+# (R * 293.15 K / 101.325 kPa), the value behind the usual factors (1 ppb NO2 = 1.91 ug/m3):
+# ug/m3 = ppb * M / 24.055, with M the molar mass in g/mol.
+MOLAR_VOLUME_L = 24.055
+MIXING_RATIOS = {"ppb": 1.0, "ppm": 1000.0}  # -> ppb
+MOLAR_MASS = {  # g/mol; NOx is expressed as NO2, as the Directive does
+    "no2": 46.0055,
+    "no": 30.0061,
+    "nox": 46.0055,
+    "o3": 47.9982,
+    "so2": 64.064,
+    "co": 28.0101,
+    "nh3": 17.0305,
+    "h2s": 34.081,
+    "c6h6": 78.112,
+    "benzene": 78.112,
+}
+
+
+def gas_key(name: str) -> str:
+    """'NO2', 'no_2', 'O3 ' -> the MOLAR_MASS key form."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def mixing_ratio_scale(unit: str, gas: str, where: str) -> float:
+    """Factor turning `unit` (ppb or ppm) of `gas` into ug/m3; unknown gas raises naming `where`."""
+    molar_mass = MOLAR_MASS.get(gas_key(gas))
+    if molar_mass is None:
+        raise ValueError(
+            f"{where}: unit {unit!r} of {gas!r}: a mixing ratio converts to ug/m3 only for a "
+            f"known gas {sorted(MOLAR_MASS)}"
+        )
+    return MIXING_RATIOS[unit] * molar_mass / MOLAR_VOLUME_L
+
+
 def canonical(unit: str, where: str) -> tuple[str, float, float]:
-    """(canonical unit, scale, offset) of `unit`; `where` names the file/key for the error."""
+    """(canonical unit, scale, offset) of `unit`; `where` names the file/key for the error.
+
+    ppb/ppm depend on the gas: see mixing_ratio_scale."""
     try:
         return UNIT_ALIASES[unit]
     except KeyError:
-        raise ValueError(f"{where}: unknown unit {unit!r}; known: {sorted(UNIT_ALIASES)}") from None
+        known = sorted([*UNIT_ALIASES, *MIXING_RATIOS])
+        raise ValueError(f"{where}: unknown unit {unit!r}; known: {known}") from None
 
 
 def implausible(unit_col: str = "unit", value_col: str = "value") -> pl.Expr:
@@ -70,4 +111,4 @@ def implausible(unit_col: str = "unit", value_col: str = "value") -> pl.Expr:
         if hi is not None:
             bad = bad | (pl.col(value_col) > hi)
         expr = pl.when(pl.col(unit_col) == unit).then(bad).otherwise(expr)
-    return expr.fill_null(False)
+    return (expr | pl.col(value_col).is_infinite()).fill_null(False)
