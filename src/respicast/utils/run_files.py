@@ -22,6 +22,30 @@ def apply_extras(cfg: DictConfig) -> None:
         warnings.filterwarnings("ignore")
     if extras.get("print_config"):
         Console().print(OmegaConf.to_yaml(cfg, resolve=False), markup=False, highlight=False)
+    enforce_tags(cfg, bool(extras.get("enforce_tags")))
+
+
+def enforce_tags(cfg: DictConfig, strict: bool) -> None:
+    """A multirun still carrying the root config's placeholder tags cannot be found among other
+    runs by tag: an error with extras.enforce_tags=true, else a warning."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return
+    from respicast.cli import CONFIG_DIR
+
+    default = list(OmegaConf.load(Path(CONFIG_DIR) / "train.yaml").get("tags") or [])
+    tags = list(cfg.get("tags") or [])
+    if tags and tags != default:
+        return
+    msg = (
+        f"multirun with the default tags {tags}: its runs cannot be told apart by tag; "
+        "give tags=[...] (e.g. tags=[lookback_sweep])"
+    )
+    if strict:
+        raise ValueError(f"{msg}, or set extras.enforce_tags=false")
+    log.warning("%s (extras.enforce_tags=true makes this an error)", msg)
 
 
 def write_run_files(
@@ -62,6 +86,12 @@ def print_metrics_table(
     if oracle[0] is not None:
         Console().print(
             f"oracle ceiling (simulator truth) h=1: AUROC {oracle[0]:.3f}, Brier {oracle[1]:.3f}"
+        )
+    ceiling = {h: metrics.get(f"ceiling/auroc_h{h}") for h in horizons}
+    if any(v is not None for v in ceiling.values()):
+        Console().print(
+            "achievable ceiling (planted model, known at origin) AUROC "
+            + ", ".join(f"h={h} {v:.3f}" for h, v in ceiling.items() if v is not None)
         )
     if any(
         k.startswith(f"{split}/") and k.endswith("_unreliable") and v == 1
