@@ -17,11 +17,14 @@ import sqlalchemy as sa
 
 from respicast.hospital.backend import Backend, describe, open_backend
 from respicast.hospital.query import (
+    CODES_SCHEMA,
     COUNTS_SCHEMA,
     STATS_SCHEMA,
     AgeBands,
     band_label,
     counts_sql,
+    null_discharge_sql,
+    principal_codes_sql,
     stats_sql,
 )
 from respicast.hospital.rules import DEFAULT_RULES, SelectionRules
@@ -30,6 +33,9 @@ from respicast.hospital.zones import UNKNOWN, read_zone_map
 
 log = logging.getLogger(__name__)
 
+# An ICD-10 code as compared (no dot, upper case): letter, two digits, then up to three digits
+# or '+' (4th character, then the French PMSI extensions, e.g. J4410, J9600).
+ICD10_CODE = r"^[A-Z][0-9]{2}[0-9+]{0,3}$"
 DEFAULT_AGE_BANDS: AgeBands = ((0, 14), (15, 64), (65, 200))
 OUTPUT_SCHEMA = {
     "date": pl.Date,
@@ -123,6 +129,42 @@ def _stay_stats(backend: Backend) -> dict[str, Any]:
     return stats
 
 
+def _code_checks(backend: Backend) -> None:
+    """Log (counts only: a malformed code field may hold free text) stays whose principal
+    diagnosis is missing or not an ICD-10 code, so they match no rule, and stays without a
+    discharge date (still in hospital, or not recorded: they are counted all the same)."""
+    codes = backend.query(principal_codes_sql(), {}, CODES_SCHEMA)
+    no_code = codes.filter(pl.col("code").is_null() | (pl.col("code") == ""))
+    invalid = codes.filter(
+        pl.col("code").is_not_null()
+        & (pl.col("code") != "")
+        & ~pl.col("code").str.contains(ICD10_CODE)
+    )
+    if no_code.height:
+        log.warning(
+            "%s: %d stay(s) without a principal diagnosis match no rule and are not counted",
+            backend.name,
+            no_code["n"].sum(),
+        )
+    if invalid.height:
+        log.warning(
+            "%s: %d stay(s) whose principal diagnosis is not a valid ICD-10 code "
+            "(%d distinct value(s)) match no rule and are not counted",
+            backend.name,
+            invalid["n"].sum(),
+            invalid.height,
+        )
+    if "discharge_date" in (backend.columns("stays") or set()):
+        n_open = backend.query(null_discharge_sql(), {}, {"n": pl.Int64}).item()
+        if n_open:
+            log.info(
+                "%s: %d stay(s) with a NULL discharge_date (still in hospital or not recorded); "
+                "admissions are counted by admission date, so they are counted",
+                backend.name,
+                n_open,
+            )
+
+
 def _dense(
     counts: pl.DataFrame,
     first_day: dt.date,
@@ -172,6 +214,7 @@ def daily_counts(
         with open_backend(db) as backend:
             _check_tables(backend)
             stats = _stay_stats(backend)
+            _code_checks(backend)
             first_day = start or stats["first_day"]
             last_day = end or stats["last_day"]
             if first_day > last_day:

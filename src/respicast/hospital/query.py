@@ -50,6 +50,19 @@ STATS_SCHEMA = {
 }
 
 
+def principal_codes_sql() -> str:
+    """Stays per principal code in its compared form (no id leaves the database)."""
+    code = _NORM.format(col="principal_dx")
+    return f"SELECT {code}, count(*) FROM stays GROUP BY {code}"
+
+
+CODES_SCHEMA = {"code": pl.Utf8, "n": pl.Int64}
+
+
+def null_discharge_sql() -> str:
+    return "SELECT count(*) - count(discharge_date) FROM stays"
+
+
 def band_label(lo: int, hi: int) -> str:
     return f"{lo}-{hi}"
 
