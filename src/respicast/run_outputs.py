@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,34 +18,82 @@ from respicast.utils.run_files import print_metrics_table, write_run_files
 log = logging.getLogger(__name__)
 
 
+def truth_selection(cfg: DictConfig) -> dict:
+    """The truth cells the target sums: outcomes, zone (zone-level data) and age bands."""
+    target = cfg.data.get("target") or {}
+    spatial = cfg.data.get("spatial") or {}
+    zone = spatial.get("zone") if spatial.get("level") == "zone" else None
+    bands = target.get("age_bands")
+    return {
+        "outcomes": tuple(target.get("outcomes") or ("copd", "asthma")),
+        "zones": [str(zone)] if zone is not None else None,
+        "age_bands": [str(b) for b in bands] if bands else None,
+    }
+
+
+def _score_truth_rows(dm, test, cfg, name: str, predicted, prob) -> dict[str, float]:
+    """Scores of a truth-derived forecast on the model's test rows, under the prefix `name`."""
+    from respicast.evaluation import evaluate_predictions
+
+    # the truth replaces the model's outputs (and anything derived from them)
+    rows = test.drop("peak_prob_raw", "alert", "alert_threshold", strict=False).with_columns(
+        predicted=pl.Series(predicted, dtype=pl.Float64),
+        peak_prob=pl.Series(prob, dtype=pl.Float64),
+        model=pl.lit(name),
+    )
+    # no calibration and no bootstrap for a ceiling: it is fitted on nothing
+    ev = evaluate_predictions(
+        rows.with_columns(split=pl.lit("val")),
+        rows,
+        {**dict(cfg.evaluation), "calibration": "none", "bootstrap": {"n": 0}},
+        dm.reference_prob(),
+    )
+    return {
+        k.replace("test/", f"{name}/", 1): v for k, v in ev.metrics.items() if k.startswith("test/")
+    }
+
+
 def oracle_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) -> dict[str, float]:
     """Scores of the true peak probability (simulator truth) on the same test rows."""
     world_dir = dm.table.meta.get("world_dir")
     if not world_dir:
         return {}
-    from respicast.evaluation import evaluate_predictions
     from respicast.world.oracle import expected_counts, peak_probability
 
-    outcomes = tuple((cfg.data.get("target") or {}).get("outcomes") or ("copd", "asthma"))
+    sel = truth_selection(cfg)
     dates = test["target_date"].to_numpy().astype("datetime64[D]")
-    # the truth replaces the model's outputs (and anything derived from them)
-    oracle = test.drop("peak_prob_raw", "alert", "alert_threshold", strict=False).with_columns(
-        predicted=pl.Series(expected_counts(world_dir, dates, outcomes=outcomes)),
-        peak_prob=pl.Series(
-            peak_probability(world_dir, dates, test["threshold"].to_numpy(), outcomes=outcomes)
-        ),
-        model=pl.lit("oracle"),
+    predicted = expected_counts(world_dir, dates, **sel)
+    prob = peak_probability(world_dir, dates, test["threshold"].to_numpy(), **sel)
+    return _score_truth_rows(dm, test, cfg, "oracle", predicted, prob)
+
+
+def ceiling_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) -> dict[str, float]:
+    """The achievable ceiling (planted model, information known at each origin) on the same test
+    rows: every metric as ``ceiling/...``, and the AUROC without each variable group's drivers as
+    ``ceiling_no_<group>/auroc_h<h>`` (respicast.world.ceiling)."""
+    world_dir = dm.table.meta.get("world_dir")
+    if not world_dir:
+        return {}
+    from respicast.world.ceiling import CEILING_GROUPS, World, ceiling_forecast
+
+    sel = truth_selection(cfg)
+    world = World(world_dir, **sel)
+    args = (
+        world_dir,
+        test["origin_date"].to_numpy().astype("datetime64[D]"),
+        test["horizon"].to_numpy(),
+        test["threshold"].to_numpy(),
     )
-    # no calibration and no bootstrap for the ceiling: it is the truth
-    ev = evaluate_predictions(
-        oracle.with_columns(split=pl.lit("val")),
-        oracle,
-        {**dict(cfg.evaluation), "calibration": "none", "bootstrap": {"n": 0}},
-        dm.reference_prob(),
+    latency = int(dm.table.target_latency_days)
+    out = _score_truth_rows(
+        dm, test, cfg, "ceiling", *ceiling_forecast(*args, target_latency_days=latency, world=world)
     )
-    return {
-        k.replace("test/", "oracle/", 1): v for k, v in ev.metrics.items() if k.startswith("test/")
-    }
+    for group in CEILING_GROUPS:
+        name = f"ceiling_no_{group}"
+        fc = ceiling_forecast(*args, target_latency_days=latency, drop_groups=[group], world=world)
+        scores = _score_truth_rows(dm, test, cfg, name, *fc)
+        out.update({k: v for k, v in scores.items() if re.fullmatch(rf"{name}/auroc_h\d+", k)})
+    return out
 
 
 def data_summary(dm: WindowDataModule) -> dict:
@@ -99,10 +148,12 @@ def write_outputs(
     metrics = dict(result.metrics)
     metrics.update(extra_metrics or {})
     metrics.update(oracle_metrics(dm, result.test, cfg))
+    metrics.update(ceiling_metrics(dm, result.test, cfg))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
     write_run_files(out_dir, cfg, metrics, predictions)
     plots = save_run_plots(result.test, out_dir / "plots", result.thresholds)
     oracle = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("oracle/")} or None
+    ceiling = {k: v for k, v in metrics.items() if k.startswith("ceiling")} or None
     write_run_report(
         out_dir,
         metrics=metrics,
@@ -111,6 +162,7 @@ def write_outputs(
         data_summary=data_summary(dm),
         model_name=name,
         oracle=oracle,
+        ceiling=ceiling,
     )
     for lg in loggers or []:
         lg.log_metrics({k: v for k, v in metrics.items() if v is not None and np.isfinite(v)})

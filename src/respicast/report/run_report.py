@@ -1,4 +1,5 @@
-"""report.md and report.html for one run: data, model, metrics with CIs, pictures, oracle ceiling."""
+"""report.md and report.html for one run: data, model, metrics with CIs, pictures, oracle and
+achievable ceiling."""
 
 from __future__ import annotations
 
@@ -161,6 +162,59 @@ def _oracle_section(doc: Document, metrics: dict, oracle: dict, split: str) -> N
     )
 
 
+def _ceiling_section(doc: Document, metrics: dict, ceiling: dict, split: str) -> None:
+    """``ceiling`` holds the ``ceiling/...`` and ``ceiling_no_<group>/auroc_h<h>`` keys."""
+    horizons = sorted(
+        int(m.group(1)) for k in ceiling if (m := re.fullmatch(r"ceiling/auroc_h(\d+)", k))
+    )
+    if not horizons:
+        return
+    doc.heading("Achievable ceiling (simulated data)")
+    doc.paragraph(
+        "The ceiling is the planted model forecasting from what is known at the origin: exact "
+        "calendar, season and lockdown terms, exposures published by the origin (later days held "
+        "at the last published value), the unobserved level estimated from the published counts, "
+        "and the negative-binomial tail above the threshold. A model near it has learnt what the "
+        "data hold; the oracle above it also knows the level no model can see. Share of ceiling "
+        "skill = (AUROC − 0.5) / (AUROC_ceiling − 0.5)."
+    )
+    rows = []
+    for h in horizons:
+        auc, auc_c = (
+            as_float(metrics.get(f"{split}/auroc_h{h}")),
+            as_float(ceiling[f"ceiling/auroc_h{h}"]),
+        )
+        frac = oracle_skill_fraction(auc, auc_c)
+        rows.append(
+            [f"h={h} d", fmt(auc), fmt(auc_c), fmt(as_float(metrics.get(f"oracle/auroc_h{h}")))]
+            + [fmt(100 * frac, 0) + " %" if frac == frac else "—"]
+            + [fmt(as_float(ceiling.get(f"ceiling/{m}_h{h}"))) for m in ("brier", "ece")]
+        )
+    headers = ["horizon", "AUROC model", "AUROC ceiling", "AUROC oracle", "share of ceiling skill"]
+    doc.table(headers + ["Brier ceiling", "ECE ceiling"], rows)
+    groups = sorted(
+        {m.group(1) for k in ceiling if (m := re.fullmatch(r"ceiling_no_(\w+)/auroc_h\d+", k))}
+    )
+    if not groups:
+        return
+    doc.paragraph(
+        "The most each variable group can add: ceiling AUROC minus that of the ceiling without "
+        "the group's drivers (the estimated level then absorbs what it can of them)."
+    )
+    rows = [
+        [f"h={h} d"]
+        + [
+            fmt(
+                as_float(ceiling[f"ceiling/auroc_h{h}"])
+                - as_float(ceiling.get(f"ceiling_no_{g}/auroc_h{h}"))
+            )
+            for g in groups
+        ]
+        for h in horizons
+    ]
+    doc.table(["horizon"] + groups, rows)
+
+
 def write_run_report(
     run_dir: Path,
     *,
@@ -170,6 +224,7 @@ def write_run_report(
     data_summary: dict,
     model_name: str,
     oracle: dict | None,
+    ceiling: dict | None = None,
 ) -> tuple[Path, Path]:
     """Write ``run_dir/report.md`` and the self-contained ``run_dir/report.html``."""
     run_dir = Path(run_dir)
@@ -194,6 +249,8 @@ def write_run_report(
     _calibration_section(doc, metrics, "test")
     if oracle:
         _oracle_section(doc, metrics, oracle, "test")
+    if ceiling:
+        _ceiling_section(doc, metrics, ceiling, "test")
 
     if plots:
         doc.heading("Pictures")
