@@ -97,6 +97,7 @@ class World:
         )
         self.exposures = pl.read_parquet(Path(world_dir) / "exposures.parquet")
         self.k = float(self.record["dispersion_k"])
+        self.calendar: pl.DataFrame | None = None
 
     def index(self, dates: np.ndarray, what: str) -> np.ndarray:
         pos = np.searchsorted(self.days, dates)
@@ -114,18 +115,24 @@ def _group(term: str, where: str) -> str | None:
     return TERM_GROUPS[term]
 
 
+def _calendar_frame(w: World) -> pl.DataFrame:
+    """The calendar exposures over the lead-in and the period (computed once per World)."""
+    if w.calendar is None:
+        days = np.concatenate([w.days[0] - np.arange(LEAD_IN_DAYS, 0, -1), w.days])
+        w.calendar = pl.DataFrame(
+            {
+                "date": days,
+                "public_holiday": calendar.public_holidays(days),
+                "school_return": calendar.school_return_week(days),
+                "lockdown": calendar.lockdowns(days, w.cfg["epidemics"]["lockdowns"]),
+            }
+        )
+    return w.calendar
+
+
 def known_future_terms(w: World, drop_groups: Sequence[str]) -> np.ndarray:
     """Sum of the exact known-future terms, [n_days, n_cells], from world.yaml and the calendar."""
-    days = np.concatenate([w.days[0] - np.arange(LEAD_IN_DAYS, 0, -1), w.days])
-    lockdowns = w.cfg["epidemics"]["lockdowns"]
-    frame = pl.DataFrame(
-        {
-            "date": days,
-            "public_holiday": calendar.public_holidays(days),
-            "school_return": calendar.school_return_week(days),
-            "lockdown": calendar.lockdowns(days, lockdowns),
-        }
-    )
+    frame = _calendar_frame(w)
     # contributions() needs every effect's driver: exposure drivers are zeros, their terms unused
     drivers = {e["driver"] for e in w.cfg["effects"].values()} - set(frame.columns)
     frame = frame.with_columns([pl.lit(0.0).alias(d) for d in sorted(drivers)])
