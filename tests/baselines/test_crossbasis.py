@@ -1,9 +1,9 @@
-"""Cross-basis and natural-spline bases against their documented definitions.
+"""Cross-basis and natural-spline bases against their documented definitions and against dlnmpy.
 
-R's dlnm could not be installed here (no CRAN access; Debian 12 has no r-cran-dlnm), so the
-cross-basis is checked against dlnm's documented definition computed by hand on a Chicago NMMAPS
-excerpt (tests/fixtures/baselines, see SOURCE.txt), and the natural spline against patsy's
-independent natural cubic regression spline (same function space).
+dlnmpy (a Python port of R's dlnm, test-only dependency in the ``dev`` extra) builds the same
+cross-bases: same exposure series, same bases and knots → same columns to 1e-10. The documented
+definition is also checked by hand on a Chicago NMMAPS excerpt (tests/fixtures/baselines, see
+SOURCE.txt), and the natural spline against patsy's natural cubic regression spline (same space).
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import numpy as np
 import patsy
 import pytest
 
-from respicast.models.baselines.crossbasis import Linear, NaturalSpline, crossbasis, lag_basis
+from respicast.models.baselines.crossbasis import (
+    Linear,
+    NaturalSpline,
+    crossbasis,
+    lag_basis,
+    logknots,
+)
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "baselines" / "chicago_nmmaps_excerpt.csv"
 
@@ -89,3 +95,62 @@ def test_natural_spline_is_linear_beyond_the_boundary(chicago):
     for side in (np.array([lo - 9, lo - 6, lo - 3, lo]), np.array([hi, hi + 3, hi + 6, hi + 9])):
         second_diff = np.diff(ns(side), n=2, axis=0)
         np.testing.assert_allclose(second_diff, 0, atol=1e-10)
+
+
+# ---- against dlnmpy (R's dlnm) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dlnm():
+    return pytest.importorskip("dlnmpy", reason="dlnmpy (dev extra) not installed")
+
+
+@pytest.mark.parametrize(("lag_range", "n_knots"), [((0, 21), 2), ((1, 8), 1), ((3, 24), 3)])
+def test_logknots_match_dlnm(dlnm, lag_range, n_knots):
+    np.testing.assert_allclose(
+        logknots(lag_range, n_knots), dlnm.logknots(list(lag_range), n_knots), rtol=0, atol=1e-12
+    )
+
+
+def _shifted(x: np.ndarray, first_lag: int, last_lag: int) -> np.ndarray:
+    """[T, n_lags]: row t holds x_{t-first_lag} .. x_{t-last_lag} (NaN before the series)."""
+    out = np.full((len(x), last_lag - first_lag + 1), np.nan)
+    for j, lag in enumerate(range(first_lag, last_lag + 1)):
+        out[lag:, j] = x[: len(x) - lag]
+    return out
+
+
+@pytest.mark.parametrize(("first_lag", "max_lag", "lag_df"), [(0, 21, 4), (1, 7, 3), (3, 7, 3)])
+def test_crossbasis_matches_dlnm_on_a_time_series(dlnm, chicago, first_lag, max_lag, lag_df):
+    """crossbasis(temp, lag=c(a, b), argvar=list(fun="ns", df=3),
+    arglag=list(fun="ns", knots=logknots(c(a, b), df=lag_df))) and the same with fun="lin"."""
+    lag = (first_lag, first_lag + max_lag)
+    lag_knots = dlnm.logknots(list(lag), df=lag_df)
+    ours_lag = lag_basis(np.arange(lag[0], lag[1] + 1), lag_df)
+    for name, var_basis, argvar in (
+        ("temp", NaturalSpline(df=3), {"fun": "ns", "df": 3}),
+        ("o3", Linear(), {"fun": "lin"}),
+    ):
+        x = chicago[name]
+        theirs = np.asarray(
+            dlnm.crossbasis(
+                x, lag=list(lag), argvar=argvar, arglag={"fun": "ns", "knots": lag_knots}
+            ).matrix
+        )
+        ours = crossbasis(_shifted(x, *lag), var_basis.fit(x), ours_lag)
+        rows = slice(lag[1], None)  # dlnm leaves the first max-lag rows NaN
+        assert np.isnan(theirs[: lag[1]]).all()
+        np.testing.assert_allclose(ours[rows], theirs[rows], rtol=0, atol=1e-10)
+
+
+def test_knots_tied_with_the_boundary_are_moved_inside_as_dlnm_does(dlnm, caplog):
+    floor = np.r_[np.zeros(60), np.linspace(0.5, 9, 40)]  # rainfall-like: 60 % at the floor
+    ns = NaturalSpline(df=4).fit(floor)
+    assert ns.knots.min() > 0
+    assert "2 knot(s) at the boundary 0 moved inside" in caplog.text
+    with pytest.warns(UserWarning, match="shoving"):
+        theirs, attrs = dlnm.ns(floor, df=4)
+    np.testing.assert_allclose(ns.knots, attrs["knots"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ns(floor), theirs, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="every quantile knot equals the boundary"):
+        NaturalSpline(df=2).fit(np.r_[np.zeros(90), np.ones(3)])

@@ -11,10 +11,13 @@ basis and a lag basis: column (i, j) = Σ_l B_exp_i(x_{t-l}) · B_lag_j(l).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.interpolate import BSpline
+
+log = logging.getLogger(__name__)
 
 
 def _bspline_columns(x: np.ndarray, knots: np.ndarray, deriv: int = 0) -> np.ndarray:
@@ -27,6 +30,29 @@ def _bspline_columns(x: np.ndarray, knots: np.ndarray, deriv: int = 0) -> np.nda
         spline = BSpline(knots, coef, 3, extrapolate=False)
         out[:, j] = spline.derivative(deriv)(x) if deriv else spline(x)
     return np.nan_to_num(out)
+
+
+def _inside_boundary(knots: np.ndarray, boundary: tuple[float, float]) -> np.ndarray:
+    """Quantile knots that tie with a boundary (an exposure with a floor) moved inside.
+
+    As splines::ns does: by 1/8 of the gap to the nearest knot strictly inside; an error when
+    every knot ties with that boundary.
+    """
+    knots = np.array(knots, dtype=float)
+    lo, hi = boundary
+    for pivot, side in ((lo, 1.0), (hi, -1.0)):
+        tied = knots == pivot
+        if not tied.any():
+            continue
+        others = knots[(knots - pivot) * side > 0]
+        if others.size == 0:
+            raise ValueError(
+                f"natural spline: every quantile knot equals the boundary {pivot}; give knots"
+            )
+        nearest = others.min() if side > 0 else others.max()
+        log.warning("natural spline: %d knot(s) at the boundary %g moved inside", tied.sum(), pivot)
+        knots[tied] = pivot + (nearest - pivot) / 8
+    return knots
 
 
 @dataclass
@@ -52,8 +78,9 @@ class NaturalSpline:
             if n_inner < 0:
                 raise ValueError(f"natural spline: df={self.df} too small")
             probs = np.linspace(0, 1, n_inner + 2)[1:-1]
-            inside = x[(x > self.boundary[0]) & (x < self.boundary[1])]
-            self.knots = np.quantile(inside if inside.size else x, probs)
+            # quantiles of the values within the boundary knots (ends included), as splines::ns
+            inside = x[(x >= self.boundary[0]) & (x <= self.boundary[1])]
+            self.knots = _inside_boundary(np.quantile(inside, probs), self.boundary)
         self.knots = np.asarray(self.knots, dtype=float)
         lo, hi = self.boundary
         aug = np.concatenate([[lo] * 4, np.sort(self.knots), [hi] * 4])
@@ -96,19 +123,35 @@ def integer_lag_basis(lags: np.ndarray) -> np.ndarray:
     return np.eye(len(lags))
 
 
+def logknots(lag_range: tuple[float, float], n_knots: int) -> np.ndarray:
+    """Lag knots equally spaced on the log scale, as dlnm's ``logknots`` (R, Gasparrini).
+
+    For lags lo..hi (span L = hi - lo): knot i = lo + exp(i (1 + log L) / (n_knots + 1) - 1),
+    i = 1..n_knots; more knots at short lags, where effects change fastest.
+    """
+    lo, hi = float(lag_range[0]), float(lag_range[1])
+    if hi - lo <= 0:
+        raise ValueError(f"logknots: lag range {lo}..{hi} must have a positive span")
+    if n_knots < 1:
+        return np.empty(0)
+    i = np.arange(1, n_knots + 1)
+    return lo + np.exp(i * (1 + np.log(hi - lo)) / (n_knots + 1) - 1)
+
+
 def lag_basis(lags: np.ndarray, df: int | None) -> np.ndarray:
     """[n_lags, J] lag basis: ``integer`` when df is None, else a natural spline with intercept.
 
-    Spline knots are equally spaced on log(1 + lag), in the spirit of dlnm's ``logknots``
-    (more flexibility at short lags, where effects change fastest).
+    As dlnm's ``arglag = list(fun = "ns", knots = logknots(lag, df = df))``: df - 2 interior
+    knots from :func:`logknots`, boundary knots at the first and last lag.
     """
     lags = np.asarray(lags, dtype=float)
     if df is None or df >= len(lags):
         return integer_lag_basis(lags)
-    n_inner = df - 2  # intercept=True: df = inner knots + 2
-    rel = np.log1p(lags - lags.min())
-    knots = np.expm1(np.linspace(rel[0], rel[-1], n_inner + 2)[1:-1]) + lags.min()
-    ns = NaturalSpline(knots=knots, boundary=(lags.min(), lags.max()), intercept=True).fit(lags)
+    if df < 2:
+        raise ValueError(f"lag basis: df={df}; a natural spline with intercept needs df >= 2")
+    lo, hi = float(lags.min()), float(lags.max())
+    knots = logknots((lo, hi), df - 2)  # intercept=True: df = interior knots + 2
+    ns = NaturalSpline(knots=knots, boundary=(lo, hi), intercept=True).fit(lags)
     return ns(lags)
 
 

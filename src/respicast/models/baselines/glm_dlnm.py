@@ -1,13 +1,17 @@
-"""Distributed-lag quasi-Poisson (or NB) GLM, the environmental-epidemiology workhorse, as a forecaster.
+"""Forecasting GLM with distributed lags: quasi-Poisson (or NB), the environmental-epidemiology
+workhorse, used as epidemiologists use it for prediction (autoregressive terms beside the lags).
 
-One GLM per horizon h. The target day is t+h; the exposures it may use are those known at the
-origin t, i.e. target-day lags h .. h+max_lag (window positions t, t-1, ..., t-max_lag). Terms:
+One GLM per horizon h. The target day is t+h; everything it uses is known at the origin t:
+- autoregressive terms: log(1 + mean count of the last d days known at t) for each d in
+  ``autoregressive`` (d = 1: the last known count; publication gaps carried forward);
 - a natural spline of time (``time_df_per_year`` df per year of training data); held constant
   beyond the training range, because a spline cannot be extrapolated into the forecast period;
 - day of week of the target day (dummies), holiday flags and day-of-year harmonics from the
   known-future calendar when present;
-- a cross-basis per pollutant (linear exposure × lag basis over lags h..h+``pollutant_max_lag``)
-  and for temperature (natural-spline exposure × lag basis over h..h+``temperature_max_lag``).
+- a cross-basis per pollutant (linear exposure × lag basis over target-day lags
+  h..h+``pollutant_max_lag``, i.e. window positions t, t-1, ..., t-max_lag) and for temperature
+  (natural-spline exposure × lag basis over h..h+``temperature_max_lag``); lag splines have their
+  knots at dlnm's ``logknots`` (see :mod:`.crossbasis`, checked against dlnmpy in the tests).
 Peak probability: P(Y > threshold) under a count distribution with the fitted mean and
 variance φ·μ (quasi-Poisson, matched by an NB with k = μ/(φ-1)) or NB(μ, k).
 """
@@ -35,7 +39,6 @@ _CALENDAR = ("public_holiday", "school_holiday", "doy_sin", "doy_cos")
 
 class GLMDLNM:
     name = "glm_dlnm"
-    needs = frozenset({"past"})
 
     def __init__(
         self,
@@ -48,9 +51,16 @@ class GLMDLNM:
         temperature_df: int = 3,
         time_df_per_year: float = 1.0,
         family: str = "quasipoisson",
+        autoregressive: list[int] | tuple[int, ...] = (1, 7, 28),
     ):
         if family not in ("quasipoisson", "nb"):
             raise ValueError(f"glm_dlnm.family must be 'quasipoisson' or 'nb', got {family!r}")
+        self.autoregressive = [int(d) for d in autoregressive or ()]
+        if any(d < 1 for d in self.autoregressive):
+            raise ValueError(
+                f"glm_dlnm.autoregressive: window lengths must be >= 1 day, got {autoregressive}"
+            )
+        self.needs = frozenset({"past", *(["history"] if self.autoregressive else [])})
         # None: every past channel of group 'pollution'; "auto": the first channel named *temp*
         self.pollutants = list(pollutants) if pollutants is not None else None
         self.temperature = temperature
@@ -100,6 +110,12 @@ class GLMDLNM:
                 f"{self.name}: lookback {ws.lookback} < {need} days needed for lags 0..{need - 1} "
                 f"at the origin; raise data.lookback or lower the max lags"
             )
+        if self.autoregressive and ws.lookback < max(self.autoregressive):
+            raise ValueError(
+                f"{self.name}: lookback {ws.lookback} < {max(self.autoregressive)} days of the "
+                f"longest autoregressive window; raise data.lookback or shorten "
+                f"model.autoregressive ({self.autoregressive})"
+            )
 
     @staticmethod
     def exposure_lags(ws: WindowSet, channel: str, max_lag: int) -> np.ndarray:
@@ -107,6 +123,21 @@ class GLMDLNM:
         j = ws.past_names.index(channel)
         series = fill_gaps(ws.past[:, :, j])
         return series[:, ::-1][:, : max_lag + 1]
+
+    def autoregressive_terms(self, ws: WindowSet) -> np.ndarray:
+        """[N, len(autoregressive)] log(1 + mean of the last d known counts) at each origin.
+
+        Only the history window (counts published by t) enters; unpublished days carry the last
+        known count forward.
+        """
+        if not self.autoregressive:
+            return np.empty((len(ws), 0))
+        inputs.last_known(ws.history)  # a clear error when a window has no known count
+        known = fill_gaps(np.asarray(ws.history, dtype=float))
+        return np.stack(
+            [np.log1p(known[:, ws.lookback - d :].mean(axis=1)) for d in self.autoregressive],
+            axis=1,
+        )
 
     def _fit_terms(self, train: WindowSet) -> None:
         self.var_bases_ = {}
@@ -130,7 +161,7 @@ class GLMDLNM:
     def design(self, ws: WindowSet, h: int) -> np.ndarray:
         """[N, P] GLM design for horizon index h (0-based), intercept first."""
         dates = ws.target_dates()[:, h]
-        parts = [np.ones((len(ws), 1))]
+        parts = [np.ones((len(ws), 1)), self.autoregressive_terms(ws)]
         if self.time_basis_ is not None:
             day = np.clip(dates.astype(np.int64).astype(float), *self.time_range_)
             parts.append(self.time_basis_(day))
