@@ -93,3 +93,136 @@ def test_unknown_source_key_and_kind():
         read_source("src", {"kind": "pollen", "path": "x", "colour": 1})
     with pytest.raises(ValueError, match=r"data.sources.src.kind='radar'"):
         read_source("src", {"kind": "radar", "path": "x"})
+
+
+def test_synop_row_with_too_few_fields_names_file_and_line():
+    # 4 of 9 fields: read naively it would become 4 missing values (or shifted ones)
+    with pytest.raises(
+        ValueError, match=r"synop_short_row\.csv:5: 4 field\(s\) where the header \(line 1\) has 9"
+    ):
+        _read("synop", "synop_short_row.csv")
+
+
+def test_duplicates_appended_to_one_station_file_reported_against_it(tmp_path, caplog):
+    """Two station files; hourly rows appended again to the second one: the warning names that
+    file and the first appended line, not the first file of the source."""
+    header, *rows = (BAD.parent / "atmo_monthly_toulouse.csv").read_text().splitlines()
+    by_station = {}
+    for row in rows:
+        by_station.setdefault(row.split(",")[6], []).append(row)
+    first, second = sorted(by_station)
+    (tmp_path / "a.csv").write_text("\n".join([header, *by_station[first]]) + "\n")
+    appended = by_station[second][:3]
+    (tmp_path / "b.csv").write_text("\n".join([header, *by_station[second], *appended]) + "\n")
+    cfg = {"kind": "atmo", "path": str(tmp_path / "*.csv")}
+    with caplog.at_level(logging.WARNING):
+        frame, meta = read_source("air", cfg)
+    clean, _ = read_source(
+        "air", {"kind": "atmo", "path": str(BAD.parent / "atmo_monthly_toulouse.csv")}
+    )
+    assert frame.sort(frame.columns).equals(clean.sort(clean.columns))
+    assert meta.repairs["duplicates_dropped"] == 3
+    first_appended = 1 + len(by_station[second]) + 1  # header + the station's rows, then ours
+    assert (
+        f"b.csv: 3 duplicated (time, site, variable) row(s) dropped, first at line {first_appended}"
+        in caplog.text
+    )
+    assert "a.csv" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "options", "message"),
+    [
+        (
+            "pollen",
+            "date;site;taxon;grains_m3\n-1997-03-01;TLS;Betula;3\n",
+            {},
+            r"p\.csv:2: date='-1997-03-01' is outside",
+        ),
+        (
+            "generic",
+            "date,n\n2000-01-01,3\n-1997-01-02,4\n",
+            {"columns": {"n": {"unit": "count"}}},
+            r"p\.csv:3: date='-1997-01-02' is outside",
+        ),
+        (
+            "spf_hosp_dep",
+            '"dep";"jour";"incid_hosp"\n"31";2020-03-19;8\n"3";2020-03-20;9\n',
+            {"dep": "31"},
+            r"p\.csv:3: dep='3' is not a département code",
+        ),
+        (
+            "sentinelles",
+            "week,geo_insee,inc100\n201912,73,50\n201913,7,40\n",
+            {"geo": "73"},
+            r"p\.csv:3: geo_insee='7' is not a region code",
+        ),
+        (
+            "pollen",
+            "date;site;taxon;grains_m3\n2024-03-01;TLS;Betula;3\n2024-03-02;TLS\n",
+            {},
+            r"p\.csv:3: 2 field\(s\)",
+        ),
+        (
+            "spf_hosp_dep",
+            '"dep";"jour";"incid_hosp";"incid_rea"\n"31";2020-03-19;8;1\n"31";2020-03-20;9\n',
+            {},
+            r"p\.csv:3: 3 field\(s\) where the header \(line 1\) has 4",
+        ),
+        (
+            "generic",
+            'date,n\n2000-01-01,3\n2000-01-02,"4\n',
+            {"columns": {"n": {"unit": "count"}}},
+            r"p\.csv:3: unbalanced double quote",
+        ),
+        (
+            "pollen",
+            "date;site;taxon;grains_m3\n2024-03-01;TLS;Betula;3\n2024-03-02;TLS;Betula;",
+            {},
+            r"p\.csv:3: last line .* looks cut mid-row",
+        ),
+        (
+            "pollen",
+            "date,site,taxon,grains_m3\n2024-03-01,TLS,Betula,3\n",
+            {},
+            r"p\.csv:1: header lacks column\(s\)",
+        ),
+    ],
+)
+def test_damaged_fields_are_errors_naming_file_and_line(tmp_path, kind, text, options, message):
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_source("src", {"kind": kind, "path": str(path), "options": options})
+
+
+def test_rows_left_out_by_a_filter_are_counted(tmp_path, caplog):
+    path = tmp_path / "p.csv"
+    path.write_text("date;site;taxon;grains_m3\n2024-03-01;TLS;Betula;3\n2024-03-01;TLS;Betla;4\n")
+    with caplog.at_level(logging.INFO, logger="respicast"):
+        frame, _ = read_source(
+            "p", {"kind": "pollen", "path": str(path), "options": {"taxa": ["Betula"]}}
+        )
+    assert frame.height == 1
+    assert "p.csv: 1 row(s) not read (taxon not in options.taxa ['Betula'])" in caplog.text
+
+
+def test_blank_lines_crlf_and_bom_read_as_the_clean_file(tmp_path):
+    clean = BAD.parent / "pollen_toulouse.csv"
+    lines = clean.read_text().splitlines()
+    messy = tmp_path / "messy.csv"
+    messy.write_bytes(("\ufeff" + "\r\n".join([*lines[:3], "", *lines[3:]]) + "\r\n").encode())
+    a, _ = read_source("p", {"kind": "pollen", "path": str(clean)})
+    b, _ = read_source("p", {"kind": "pollen", "path": str(messy)})
+    assert a.equals(b)
+
+
+def test_infinite_value_is_set_invalid(tmp_path, caplog):
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "date;site;taxon;grains_m3\n2024-03-01;TLS;Betula;1e999\n2024-03-02;TLS;Betula;4\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        frame, meta = read_source("p", {"kind": "pollen", "path": str(path)})
+    assert meta.repairs["implausible_set_invalid"] == 1
+    assert frame.sort("time")["quality"].to_list() == ["invalid", "valid"]

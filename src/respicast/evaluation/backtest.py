@@ -52,19 +52,37 @@ def _pooled_decisions(test: pl.DataFrame) -> dict[str, float]:
     return out
 
 
+def backtest_folds(origins: np.ndarray, embargo: int, bt) -> list:
+    """rolling_folds from the backtest settings; a series too short for them fails naming the
+    settings to change."""
+    val_days, min_years = int(bt.get("val_days", 365)), int(bt.get("min_train_years", 3))
+    try:
+        return rolling_folds(
+            origins,
+            embargo=embargo,
+            first_test_year=bt.get("first_test_year"),
+            min_train_years=min_years,
+            val_days=val_days,
+        )
+    except ValueError as err:
+        span = f"{origins[0]}..{origins[-1]}" if len(origins) else "none"
+        raise ValueError(
+            f"{err}. Labelled origins {span}: each fold needs training origins, then "
+            f"backtest.val_days={val_days} days of validation and an embargo of {embargo}, "
+            f"before its test year (first one: backtest.first_test_year="
+            f"{bt.get('first_test_year')}, else first year + backtest.min_train_years="
+            f"{min_years}); lower backtest.val_days (e.g. backtest.val_days=120) or "
+            "backtest.min_train_years, or use a longer series"
+        ) from err
+
+
 def run_backtest(cfg: DictConfig, dm: WindowDataModule, out_dir: Path) -> tuple[object, dict]:
     """Fit and predict every fold; returns the pooled EvaluationResult and per-fold metrics."""
     from respicast.evaluation import evaluate_predictions
     from respicast.training import fit_and_predict
 
     bt = cfg.get("backtest") or {}
-    folds = rolling_folds(
-        dm.labelled_origins(),
-        embargo=dm.embargo,
-        first_test_year=bt.get("first_test_year"),
-        min_train_years=int(bt.get("min_train_years", 3)),
-        val_days=int(bt.get("val_days", 365)),
-    )
+    folds = backtest_folds(dm.labelled_origins(), dm.embargo, bt)
     if bt.get("last_test_year"):
         years = dm.labelled_origins().astype("datetime64[Y]").astype(int) + 1970
         folds = [f for f in folds if years[f.test.start] <= int(bt.last_test_year)]

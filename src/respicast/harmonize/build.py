@@ -116,6 +116,9 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
                 )
             target = source_target(frame, column, src_name, tz)
             frame = frame.filter(pl.col("variable") != column)
+            if frame.height == 0:  # a table holding only the target: no covariate to place
+                log.info("source %s holds only the target column %r", src_name, column)
+                continue
         read[src_name] = (frame, meta, dict(entry.get("options") or {}))
     if target is None:
         target = hospital_target(tgt, world_dir, zone, cfg.get("hospital"))
