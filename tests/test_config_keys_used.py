@@ -167,3 +167,17 @@ def test_checker_flags_an_unread_key_and_a_wrong_parameter():
         "model.n_lagz (not a parameter of respicast.models.baselines.LogisticBaseline, under model)"
     ]
     assert unused_keys(data, "data") == ["data.peak.quantile_of_doom"]
+
+
+def test_every_data_subconfig_is_composed():
+    """A file under conf/data/<group>/ that no data config composes is never read (as the ICD-10
+    rules once were): each must be named by some conf/data/*.yaml defaults list."""
+    composed = set()
+    for path in (CONF / "data").glob("*.yaml"):
+        for entry in OmegaConf.load(path).get("defaults") or []:
+            if isinstance(entry, str) or len(entry) != 1:
+                continue
+            ((group, option),) = OmegaConf.to_container(entry).items()
+            composed.add(f"{group.split('@')[0]}/{option}")
+    files = {f"{p.parent.name}/{p.stem}" for p in (CONF / "data").glob("*/*.yaml")}
+    assert files and sorted(files - composed) == []
