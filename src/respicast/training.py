@@ -54,6 +54,16 @@ def build_model(model_cfg: DictConfig, dm: WindowDataModule):
     return model
 
 
+def _best_checkpoint(trainer) -> str:
+    """The best file of the first ModelCheckpoint that monitors a metric ("" when there is none)."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    for cb in trainer.checkpoint_callbacks:
+        if isinstance(cb, ModelCheckpoint) and cb.monitor:
+            return cb.best_model_path
+    return ""
+
+
 def fit_and_predict(
     cfg: DictConfig,
     dm: WindowDataModule,
@@ -77,11 +87,7 @@ def fit_and_predict(
         for cb in extra_callbacks or []:  # a pruned Optuna trial skips prediction and scoring
             if hasattr(cb, "raise_if_pruned"):
                 cb.raise_if_pruned()
-        best = (
-            getattr(trainer.checkpoint_callback, "best_model_path", "")
-            if trainer.checkpoint_callback
-            else ""
-        )
+        best = _best_checkpoint(trainer)
         if best and Path(best).exists():
             log.info("restoring the best checkpoint %s", best)
             model.load_state_dict(

@@ -13,7 +13,9 @@ from dataclasses import asdict
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics.classification import BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError
 
@@ -119,6 +121,10 @@ class ForecastModule(pl.LightningModule):
             batch_size=len(batch["level"]),
         )
 
+    def on_train_epoch_start(self) -> None:
+        # the learning rate this epoch trains with: the learning curve shows the scheduler's steps
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_epoch=True)
+
     def training_step(self, batch, batch_idx):
         loss, _, _ = self._loss(batch)
         self._log_loss("train", loss, batch)
@@ -162,3 +168,27 @@ class ForecastModule(pl.LightningModule):
                 "monitor": "val/loss",
             },
         }
+
+    def lr_scheduler_step(self, scheduler, metric) -> None:
+        if isinstance(scheduler, ReduceLROnPlateau):
+            return  # stepped in on_validation_end instead
+        super().lr_scheduler_step(scheduler, metric)
+
+    def on_validation_end(self) -> None:
+        """Step a plateau scheduler here, before the epoch-end checkpoints are written.
+
+        Lightning steps it after them, so a checkpoint held the scheduler one step behind and a
+        resumed run halved the learning rate at other epochs than an uninterrupted one.
+        """
+        trainer = self.trainer
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return
+        for config in trainer.lr_scheduler_configs:
+            if not isinstance(config.scheduler, ReduceLROnPlateau):
+                continue
+            if config.monitor not in trainer.callback_metrics:
+                raise KeyError(
+                    f"lr scheduler monitors {config.monitor!r}, not among the logged metrics "
+                    f"{sorted(trainer.callback_metrics)}"
+                )
+            config.scheduler.step(trainer.callback_metrics[config.monitor])

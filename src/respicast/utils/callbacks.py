@@ -1,9 +1,26 @@
-"""Callbacks of our own (the rest are Lightning's, instantiated from conf/callbacks/)."""
+"""Callbacks of our own (the rest are Lightning's, instantiated from conf/callbacks/).
+
+Exact resume from a kill at any epoch needs three things Lightning 2.6 does not give together:
+``last.ckpt`` rewritten at every epoch end (``ModelCheckpoint(save_last=True)`` rewrites it only
+when a top-k file is saved, so after the best epoch it goes stale), the best-so-far carried into a
+new run dir (Lightning drops it when the dirpath changes), and per-step random state (StepSeed).
+The plateau scheduler's half lives in ForecastModule.on_validation_end.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
+
+log = logging.getLogger(__name__)
 
 
 class StepSeed(pl.Callback):
@@ -18,3 +35,93 @@ class StepSeed(pl.Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module, batch, batch_idx: int) -> None:
         torch.manual_seed(self.seed * 1_000_003 + trainer.global_step)
+
+
+class LastCheckpoint(Checkpoint):
+    """Rewrite ``last.ckpt`` at the end of every training epoch: the point a killed run resumes from.
+
+    As a Checkpoint it runs after EarlyStopping and after the ModelCheckpoint callbacks listed
+    before it, so the file holds their state for this epoch. It is written to a temporary file and
+    renamed, so a kill during the write leaves the previous epoch's file whole. ``dirpath`` defaults
+    to the first ModelCheckpoint's folder, else ``<trainer.default_root_dir>/checkpoints``.
+    """
+
+    def __init__(self, dirpath: str | None = None, filename: str = "last.ckpt"):
+        self.dirpath, self.filename = dirpath, filename
+
+    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        checkpoints = trainer.checkpoint_callbacks
+        if checkpoints[-1] is not self:
+            raise ValueError(
+                "callbacks: LastCheckpoint must come after every other checkpoint callback "
+                f"(it saves their state), got the order {[type(c).__name__ for c in checkpoints]}"
+            )
+        if self.dirpath is None:
+            models = [c for c in checkpoints if isinstance(c, ModelCheckpoint) and c.dirpath]
+            root = Path(trainer.default_root_dir) / "checkpoints"
+            self.dirpath = models[0].dirpath if models else str(root)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dirpath) / self.filename
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.fast_dev_run or trainer.sanity_checking:
+            return
+        partial = self.path.with_name(self.path.name + ".part")
+        trainer.save_checkpoint(partial)
+        if trainer.is_global_zero:
+            os.replace(partial, self.path)
+        trainer.strategy.barrier()
+
+
+class ResumableCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint whose best-so-far survives a resume into another run dir.
+
+    When the dirpath changes, Lightning keeps only ``best_model_path`` and forgets the best score
+    and the top-k files: the resumed run's first epoch becomes "best" and the final restore loads
+    another epoch. Here the top-k files are copied into the new dirpath and the whole state is
+    reloaded as if the dir were the same. A file is looked for where the state says, then next to
+    the checkpoint resumed from (a run dir that was moved).
+    """
+
+    _resumed_from: str | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self._resumed_from = str(trainer.ckpt_path) if trainer.ckpt_path else None
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old = state_dict.get("dirpath")
+        if not old or self.dirpath is None or _same_path(old, self.dirpath):
+            super().load_state_dict(state_dict)
+            return
+        keys = ("best_model_path", "kth_best_model_path", "last_model_path")
+        named = [state_dict.get(k) or "" for k in keys] + list(state_dict.get("best_k_models", {}))
+        moved = {p: self._adopt(p) for p in dict.fromkeys(named) if p}
+        state = dict(state_dict, dirpath=self.dirpath)
+        state.update({k: moved.get(state_dict.get(k) or "", "") for k in keys})
+        state["best_k_models"] = {moved[p]: v for p, v in state_dict["best_k_models"].items()}
+        super().load_state_dict(state)
+
+    def _adopt(self, path: str) -> str:
+        """Copy one checkpoint named in the resumed state into this run's dirpath."""
+        src = Path(path)
+        if not src.exists() and self._resumed_from:
+            src = Path(self._resumed_from).parent / src.name
+        if not src.exists():
+            raise FileNotFoundError(
+                f"resuming from {self._resumed_from}: its ModelCheckpoint(monitor={self.monitor!r}) "
+                f"state names {path}, which is missing (also next to the checkpoint resumed from); "
+                "the best-so-far cannot be carried into the new run dir without it"
+            )
+        dst = Path(self.dirpath) / src.name
+        if not _same_path(src, dst) and rank_zero_only.rank == 0:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            log.info("resume into a new run dir: copied %s to %s", src, dst)
+        return str(dst)
+
+
+def _same_path(a: str | Path, b: str | Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)

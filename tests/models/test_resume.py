@@ -1,0 +1,137 @@
+"""Exact resume from a kill at any epoch, into the same run dir or a new one.
+
+A run is killed in the epoch after the one whose plateau step halved the learning rate (so after
+the best epoch) and resumed from its last.ckpt: its learning curve (per-epoch losses, lr) and every
+metric in metrics.json must equal those of the uninterrupted run, and it must keep the same best
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightning.pytorch as L
+import polars as pl
+import pytest
+import torch
+
+import respicast.cli.train as train_app
+from respicast.cli.train import train
+
+RUN = [
+    "data=chicago_nmmaps",
+    "model=lstm",
+    "logger=csv",
+    "extras.print_config=false",
+    "trainer.max_epochs=12",
+    "+trainer.limit_train_batches=4",
+    "+trainer.limit_val_batches=3",
+    "+trainer.enable_progress_bar=false",
+    "evaluation.bootstrap.n=0",
+    # halve the LR after 2 epochs without progress and stop after 3, so both happen early
+    "model.scheduler.patience=1",
+    "callbacks.early_stopping.patience=3",
+]
+CURVE = ("train/loss", "val/loss", "val/mae", "lr")
+
+
+class Killed(RuntimeError):
+    pass
+
+
+class KillDuringEpoch(L.Callback):
+    """Raise at the second training batch of an epoch, as a kill between two checkpoints would."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if trainer.current_epoch == self.epoch and batch_idx == 1:
+            raise Killed(f"killed in epoch {self.epoch}")
+
+
+def learning_curve(metrics_csv: Path) -> pl.DataFrame:
+    """One row per finished epoch from a CSV logger file (train and val rows are separate)."""
+    rows = pl.read_csv(metrics_csv).filter(pl.col("epoch").is_not_null())
+    agg = [pl.col(c).drop_nulls().first() for c in CURVE]
+    return rows.group_by("epoch").agg(agg).sort("epoch")
+
+
+def metrics(run_dir: Path) -> dict[str, float]:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def checkpoints(run_dir: Path) -> list[str]:
+    return sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt"))
+
+
+def max_difference(a: dict, b: dict) -> float:
+    """Largest |a - b| over the keys of both (NaN = NaN); the key sets must be equal."""
+    assert sorted(a) == sorted(b)
+    both_nan = [math.isnan(a[k]) and math.isnan(b[k]) for k in a]
+    return max((0.0 if n else abs(a[k] - b[k])) for k, n in zip(a, both_nan, strict=True))
+
+
+def curve_difference(a: pl.DataFrame, b: pl.DataFrame) -> float:
+    assert a["epoch"].to_list() == b["epoch"].to_list()
+    return max(float((a[c] - b[c]).abs().max()) for c in CURVE)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, compose_app):
+    """The uninterrupted run, a run killed after the best epoch, and its two resumptions."""
+    base = tmp_path_factory.mktemp("resume")
+    full_dir, killed_dir, new_dir = base / "full", base / "killed", base / "new"
+    train(compose_app("train", full_dir, RUN))
+    full = learning_curve(full_dir / "csv" / "version_0" / "metrics.csv")
+    best = full["val/loss"].arg_min()
+    lr = full["lr"].to_list()
+    # the last epoch whose checkpoint must carry a plateau step taken at its own end
+    drops = [e for e in range(best + 1, len(lr) - 1) if lr[e + 1] < lr[e]]
+    assert drops, f"scenario: no LR step after the best epoch {best} before the end, lr={lr}"
+    k = drops[0]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train_app, "_pruning_callbacks", lambda cfg: [KillDuringEpoch(k + 1)])
+        with pytest.raises(Killed):
+            train(compose_app("train", killed_dir, RUN))
+    last = killed_dir / "checkpoints" / "last.ckpt"
+    last_epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
+    killed_ckpts = checkpoints(killed_dir)
+    # resume into a new dir first: the killed dir must stay as it was for the same-dir resume
+    train(compose_app("train", new_dir, [*RUN, f"ckpt_path={last}"]))
+    assert checkpoints(killed_dir) == killed_ckpts
+    train(compose_app("train", killed_dir, [*RUN, f"ckpt_path={last}"]))
+    return {
+        "full_dir": full_dir,
+        "killed_dir": killed_dir,
+        "new_dir": new_dir,
+        "full": full,
+        "best": best,
+        "k": k,
+        "last_epoch": last_epoch,
+    }
+
+
+def test_last_checkpoint_is_the_epoch_before_the_kill(runs):
+    assert runs["best"] < runs["k"]
+    assert runs["last_epoch"] == runs["k"]
+
+
+@pytest.mark.parametrize("where", ["same_dir", "new_dir"])
+def test_resumed_run_equals_the_uninterrupted_one(runs, where):
+    full, k = runs["full"], runs["k"]
+    killed_csvs = runs["killed_dir"] / "csv"
+    before = learning_curve(killed_csvs / "version_0" / "metrics.csv")
+    after_csv = killed_csvs / "version_1" if where == "same_dir" else runs["new_dir"] / "csv"
+    after = learning_curve(next(after_csv.glob("**/metrics.csv")))
+    # the resumed run starts at the epoch that was killed: none is repeated or skipped
+    assert after["epoch"].min() == k + 1
+    resumed = pl.concat([before.filter(pl.col("epoch") <= k), after])
+    assert curve_difference(resumed, full) <= 1e-9
+    run_dir = runs["killed_dir"] if where == "same_dir" else runs["new_dir"]
+    assert max_difference(metrics(run_dir), metrics(runs["full_dir"])) <= 1e-9
+    # the same best epoch is kept (copied into a new dir), next to last.ckpt
+    assert checkpoints(run_dir) == checkpoints(runs["full_dir"])
