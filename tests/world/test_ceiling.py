@@ -178,3 +178,33 @@ def test_ceiling_keys_in_a_simulated_run_and_not_on_real_data(compose_app, tmp_p
     )
     assert not [k for k in real if k.startswith(("ceiling", "oracle"))]
     assert "Achievable ceiling" not in (tmp_path / "real" / "report.md").read_text()
+
+
+def test_report_gives_the_ceiling_and_what_each_group_adds(tmp_path):
+    from respicast.report import write_run_report
+
+    metrics = {"test/n_pos_h1": 40.0, "test/auroc_h1": 0.70, "oracle/auroc_h1": 0.80}
+    ceiling = {
+        "ceiling/auroc_h1": 0.75,
+        "ceiling/brier_h1": 0.07,
+        "ceiling/ece_h1": 0.02,
+        "ceiling_no_pollution/auroc_h1": 0.74,
+        "ceiling_no_calendar/auroc_h1": 0.72,
+    }
+    empty = pl.DataFrame(schema={"target_date": pl.Date, "horizon": pl.Int32})
+    md, _ = write_run_report(
+        tmp_path,
+        metrics={**metrics, **ceiling},
+        test=empty,
+        plots={},
+        data_summary={},
+        model_name="x",
+        oracle={"auroc_h1": 0.80},
+        ceiling=ceiling,
+    )
+    lines = md.read_text().split("## Achievable ceiling", 1)[1].splitlines()
+    rows = [line for line in lines if line.startswith("| h=1 d |")]
+    # model, ceiling, oracle, share of ceiling skill (0.2 / 0.25), Brier, ECE
+    assert rows[0] == "| h=1 d | 0.700 | 0.750 | 0.800 | 80 % | 0.070 | 0.020 |"
+    assert "| horizon | calendar | pollution |" in lines
+    assert rows[1] == "| h=1 d | 0.030 | 0.010 |"
