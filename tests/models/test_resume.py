@@ -16,9 +16,11 @@ import lightning.pytorch as L
 import polars as pl
 import pytest
 import torch
+from lightning.pytorch.demos.boring_classes import BoringModel
 
 import respicast.cli.train as train_app
 from respicast.cli.train import train
+from respicast.utils.callbacks import LastCheckpoint, ResumableCheckpoint
 
 RUN = [
     "data=chicago_nmmaps",
@@ -135,3 +137,64 @@ def test_resumed_run_equals_the_uninterrupted_one(runs, where):
     assert max_difference(metrics(run_dir), metrics(runs["full_dir"])) <= 1e-9
     # the same best epoch is kept (copied into a new dir), next to last.ckpt
     assert checkpoints(run_dir) == checkpoints(runs["full_dir"])
+
+
+# -- the two callbacks on Lightning's demo model: fast checks of what the runs above rely on ------
+class TinyModel(BoringModel):
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", super().validation_step(batch, batch_idx)["x"])
+
+
+def fit_tiny(run_dir: Path, epochs: int, ckpt_path: Path | None = None) -> ResumableCheckpoint:
+    best = ResumableCheckpoint(dirpath=str(run_dir / "checkpoints"), monitor="val/loss")
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        callbacks=[best, LastCheckpoint()],
+        default_root_dir=run_dir,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=2,
+        limit_val_batches=2,
+    )
+    trainer.fit(TinyModel(), ckpt_path=ckpt_path)
+    return best
+
+
+def test_last_checkpoint_is_every_epoch_and_whole(tmp_path):
+    fit_tiny(tmp_path, epochs=3)
+    ckpts = tmp_path / "checkpoints"
+    assert torch.load(ckpts / "last.ckpt", weights_only=False)["epoch"] == 2
+    assert not list(ckpts.glob("*.part"))
+
+
+def test_best_is_found_next_to_last_ckpt_of_a_moved_run_dir(tmp_path):
+    first = fit_tiny(tmp_path / "a", epochs=2)
+    (tmp_path / "a").rename(tmp_path / "moved")
+    last = tmp_path / "moved" / "checkpoints" / "last.ckpt"
+    resumed = fit_tiny(tmp_path / "b", epochs=2, ckpt_path=last)  # nothing left to train
+    assert resumed.best_model_score == first.best_model_score
+    copied = Path(resumed.best_model_path)
+    assert copied.parent == tmp_path / "b" / "checkpoints"
+    assert copied.read_bytes() == (last.parent / copied.name).read_bytes()
+
+
+def test_a_missing_best_file_is_named_when_resuming_into_a_new_dir(tmp_path):
+    first = fit_tiny(tmp_path / "a", epochs=2)
+    Path(first.best_model_path).unlink()
+    with pytest.raises(FileNotFoundError, match=Path(first.best_model_path).name):
+        fit_tiny(tmp_path / "b", epochs=3, ckpt_path=tmp_path / "a" / "checkpoints" / "last.ckpt")
+
+
+def test_last_checkpoint_must_come_after_the_checkpoints_it_saves(tmp_path):
+    trainer = L.Trainer(
+        max_epochs=1,
+        callbacks=[
+            LastCheckpoint(),
+            ResumableCheckpoint(dirpath=str(tmp_path), monitor="val/loss"),
+        ],
+        logger=False,
+        enable_progress_bar=False,
+    )
+    with pytest.raises(ValueError, match="must come after"):
+        trainer.fit(TinyModel())

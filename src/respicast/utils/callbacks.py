@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +83,28 @@ class ResumableCheckpoint(ModelCheckpoint):
     When the dirpath changes, Lightning keeps only ``best_model_path`` and forgets the best score
     and the top-k files: the resumed run's first epoch becomes "best" and the final restore loads
     another epoch. Here the top-k files are copied into the new dirpath and the whole state is
-    reloaded as if the dir were the same. A file is looked for where the state says, then next to
-    the checkpoint resumed from (a run dir that was moved).
+    reloaded as if the dir were the same. A file is looked for next to the checkpoint resumed
+    from, then where the state says.
     """
 
-    _resumed_from: str | None = None
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._trainer: Callable[[], pl.Trainer | None] = lambda: None
+
+    @property
+    def state_key(self) -> str:
+        # Lightning's own key: checkpoints stay interchangeable with plain ModelCheckpoint ones,
+        # and trained_run finds the best file under "ModelCheckpoint{...}"
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
-        self._resumed_from = str(trainer.ckpt_path) if trainer.ckpt_path else None
+        self._trainer = weakref.ref(trainer)  # its ckpt_path is set only after setup
+
+    @property
+    def _resumed_from(self) -> str | None:
+        trainer = self._trainer()
+        return str(trainer.ckpt_path) if trainer and trainer.ckpt_path else None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         old = state_dict.get("dirpath")
@@ -106,15 +121,17 @@ class ResumableCheckpoint(ModelCheckpoint):
 
     def _adopt(self, path: str) -> str:
         """Copy one checkpoint named in the resumed state into this run's dirpath."""
-        src = Path(path)
-        if not src.exists() and self._resumed_from:
-            src = Path(self._resumed_from).parent / src.name
-        if not src.exists():
+        # next to the checkpoint resumed from first: that is the same run's file even if its run
+        # dir was moved and another run now sits at the old path
+        here = [Path(self._resumed_from).parent / Path(path).name] if self._resumed_from else []
+        found = [p for p in [*here, Path(path)] if p.exists()]
+        if not found:
             raise FileNotFoundError(
                 f"resuming from {self._resumed_from}: its ModelCheckpoint(monitor={self.monitor!r}) "
                 f"state names {path}, which is missing (also next to the checkpoint resumed from); "
                 "the best-so-far cannot be carried into the new run dir without it"
             )
+        src = found[0]
         dst = Path(self.dirpath) / src.name
         if not _same_path(src, dst) and rank_zero_only.rank == 0:
             dst.parent.mkdir(parents=True, exist_ok=True)
