@@ -173,7 +173,7 @@ def test_duplicates_appended_to_one_station_file_reported_against_it(tmp_path, c
             "generic",
             'date,n\n2000-01-01,3\n2000-01-02,"4\n',
             {"columns": {"n": {"unit": "count"}}},
-            r"p\.csv:3: unbalanced double quote",
+            r"p\.csv:3: badly quoted field",
         ),
         (
             "pollen",

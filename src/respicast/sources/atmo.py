@@ -64,13 +64,7 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             df = log_skipped(df, keep, f"code_station not in options.stations {stations}", path)
         if df.height == 0:
             raise ValueError(f"{path}: no rows for pollutants={pollutants} stations={stations}")
-        metriques = df["metrique"].unique().to_list()
-        unknown = [m for m in metriques if m not in METRIQUE_RESOLUTION]
-        if unknown or len(metriques) != 1:
-            raise ValueError(
-                f"{path}: metrique must be one of {list(METRIQUE_RESOLUTION)} and uniform, got {metriques}"
-            )
-        meta.resolution = METRIQUE_RESOLUTION[metriques[0]]
+        meta.resolution = _resolution(df, path)
         no_station = df.filter(
             is_missing_text("code_station") | is_missing_text("x_l93") | is_missing_text("y_l93")
         )
@@ -114,6 +108,22 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
     return pl.concat(parts)
 
 
+def _resolution(df: pl.DataFrame, path: Path) -> str:
+    """The file's one metrique; an unknown or odd one out raises naming its line."""
+    first = df["metrique"][0]
+    odd = df.filter(
+        ~pl.col("metrique").is_in(list(METRIQUE_RESOLUTION)).fill_null(False)
+        | (pl.col("metrique") != first).fill_null(True)
+    )
+    if odd.height or first not in METRIQUE_RESOLUTION:
+        row = df.row(0, named=True) if first not in METRIQUE_RESOLUTION else odd.row(0, named=True)
+        raise ValueError(
+            f"{path}:{row['line']}: metrique={row['metrique']!r}; it must be one of "
+            f"{list(METRIQUE_RESOLUTION)} and the same on every row (first row: {first!r})"
+        )
+    return METRIQUE_RESOLUTION[first]
+
+
 def _record_stations(df: pl.DataFrame, meta: SourceMeta, path: Path) -> None:
     st = df.group_by("code_station").agg(
         pl.col("x_l93").first(),
@@ -124,8 +134,14 @@ def _record_stations(df: pl.DataFrame, meta: SourceMeta, path: Path) -> None:
     )
     moved = st.filter(pl.col("n_xy") > 2)
     if moved.height:
+        code = moved["code_station"][0]
+        rows = df.filter(pl.col("code_station") == code)
+        other = rows.filter(
+            (pl.col("x_l93") != rows["x_l93"][0]) | (pl.col("y_l93") != rows["y_l93"][0])
+        )
         raise ValueError(
-            f"{path}: station {moved['code_station'][0]} has several Lambert-93 positions"
+            f"{path}:{other['line'][0]}: station {code} has several Lambert-93 positions "
+            f"(x_l93, y_l93 differ from line {rows['line'][0]})"
         )
     lon, lat = _lambert93_to_wgs84().transform(st["x_l93"].to_numpy(), st["y_l93"].to_numpy())
     for i, row in enumerate(st.iter_rows(named=True)):

@@ -49,11 +49,16 @@ def _field_layout(path: Path, data: bytes, separator: str, skip_lines: int) -> n
     sep = separator.encode()
     n_fields = _count(buf == sep[0], starts) + 1
     quotes = _count(buf == 34, starts) if b'"' in data else np.zeros(len(starts), np.int64)
+    sep_re = re.escape(separator)
+    one_field = rf'(?:"(?:[^"]|"")*"|[^"{sep_re}]*)'
+    well_quoted = re.compile(rf"{one_field}(?:{sep_re}{one_field})*")
     for i in np.flatnonzero(quotes):  # separators inside quotes do not split fields
         line = data[starts[i] : ends[i]].decode("utf8", errors="replace")
-        if quotes[i] % 2:
-            raise ValueError(f"{path}:{skip_lines + 1 + i}: unbalanced double quote")
-        n_fields[i] = re.sub(r'"[^"]*"', "", line).count(separator) + 1
+        if quotes[i] % 2 or not well_quoted.fullmatch(line.strip()):
+            raise ValueError(
+                f"{path}:{skip_lines + 1 + i}: badly quoted field (unbalanced or stray double quote)"
+            )
+        n_fields[i] = re.sub(r'"(?:[^"]|"")*"', "", line).count(separator) + 1
     blank = np.zeros(len(starts), bool)
     for i in np.flatnonzero(ends - starts < 16):  # only short lines can be blank
         blank[i] = not data[starts[i] : ends[i]].strip()
@@ -83,17 +88,20 @@ def read_text_table(path: str | Path, separator: str = ",", skip_lines: int = 0)
         raise FileNotFoundError(f"{path}: source file not found")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: empty file")
-    blank = _field_layout(path, path.read_bytes(), separator, skip_lines)
+    data = path.read_bytes()
+    blank = _field_layout(path, data, separator, skip_lines)
+    offset = 0
+    for _ in range(skip_lines):  # skipped here: a stray quote in a comment must not hide rows
+        offset = data.index(b"\n", offset) + 1
     try:
         df = pl.read_csv(
-            path,
+            data[offset:] if offset else data,
             separator=separator,
-            skip_rows=skip_lines,
             infer_schema=False,
             encoding="utf8-lossy",
             truncate_ragged_lines=False,
         )
-    except pl.exceptions.ComputeError as exc:
+    except pl.exceptions.PolarsError as exc:
         raise ValueError(f"{path}: malformed delimited text: {exc}") from exc
     if df.height != len(blank):  # e.g. a quoted field spanning lines
         raise ValueError(

@@ -80,7 +80,8 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             time=local_midnight_utc(iso_week_monday(pl.col("year"), pl.col("wnum")), tz),
             site=pl.col("geo_insee"),
         )
-        for s in df.select("site", "geo_name").unique().iter_rows():
+        name = pl.col("geo_name") if "geo_name" in df.columns else pl.lit("")  # optional label
+        for s in df.select("site", name.alias("geo_name")).unique().iter_rows():
             meta.sites[s[0]] = Site(s[0], type=f"region:{s[1]}")
         long = melt_values(df, ["time", "site"], variables)
         parts.append(
