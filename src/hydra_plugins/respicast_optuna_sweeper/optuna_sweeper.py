@@ -228,6 +228,33 @@ class RespicastOptunaSweeper(Sweeper):
         taken = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.RUNNING]
         return self.n_trials - taken
 
+    def _drop_surplus(self, study: optuna.Study, trials: list[optuna.Trial]) -> list[optuna.Trial]:
+        """Trials of ``trials`` within ``n_trials``; the others are told FAIL ("surplus").
+
+        Another sweeper on the same study may ask between our count and our ``ask``: Optuna
+        numbers trials in storage order, so the live (not FAIL) trials numbered after the
+        ``n_trials``-th one are the surplus, whichever process asked for them.
+        """
+        from optuna.trial import TrialState
+
+        live = sorted(
+            t.number for t in study.get_trials(deepcopy=False) if t.state != TrialState.FAIL
+        )
+        if len(live) <= self.n_trials:
+            return trials
+        last = live[self.n_trials - 1]
+        keep = [t for t in trials if t.number <= last]
+        for t in trials:
+            if t.number > last:
+                self._fail(study, t.number, f"surplus: n_trials={self.n_trials} already taken")
+        if len(keep) < len(trials):
+            log.info(
+                "Trials %s not run: other workers on the study took the last of n_trials=%d",
+                [t.number for t in trials if t.number > last],
+                self.n_trials,
+            )
+        return keep
+
     def sweep(self, arguments: list[str]) -> Any:
         from optuna.trial import TrialState
 
@@ -258,7 +285,10 @@ class RespicastOptunaSweeper(Sweeper):
             if failures >= self.max_failures:
                 log.error("Stopping: %d failed trials in this run (max_failures)", failures)
                 break
-            trials = [study.ask(space) for _ in range(min(self.n_jobs, remaining))]
+            asked = [study.ask(space) for _ in range(min(self.n_jobs, remaining))]
+            trials = self._drop_surplus(study, asked)
+            if not trials:
+                continue  # the loop condition sees the study full (or others still running)
             batch = self._batch_overrides(trials, fixed, url, study.study_name)
             if not returns:
                 # Compose the first batch here to stop early on a config error (not on every

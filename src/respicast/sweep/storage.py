@@ -14,12 +14,16 @@ so the driver calls :func:`absolute_storage_url` once and hands that form to eve
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
+
+log = logging.getLogger(__name__)
 
 JOURNAL_PREFIX = "journal:"
 # SQLite serializes writers; parallel trials (joblib) wait this long for the lock instead of
@@ -64,4 +68,23 @@ def open_storage(url: str) -> BaseStorage:
     engine_kwargs = (
         {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite") else {}
     )
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    return _rdb_storage(url, engine_kwargs)
+
+
+def _rdb_storage(url: str, engine_kwargs: dict, attempts: int = 5) -> BaseStorage:
+    """RDBStorage, retried when another worker is creating Optuna's tables at the same moment
+    (PostgreSQL then reports a duplicate type or table); the second try finds them made."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except (IntegrityError, ProgrammingError) as e:
+            if attempt == attempts:
+                raise
+            log.info(
+                "Optuna schema being created by another worker (%s); retrying", type(e).__name__
+            )
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
