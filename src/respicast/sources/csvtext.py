@@ -35,9 +35,8 @@ def _per_line(data: bytes, skip_lines: int) -> tuple[np.ndarray, np.ndarray, np.
 def _count(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Number of True per line, a line running from its start to the next one (the newline and
     CR bytes are never counted: callers mask separators, quotes or printable bytes)."""
-    total = np.cumsum(mask, dtype=np.int32 if mask.size < 2**31 else np.int64)
-    nxt = np.append(starts[1:], mask.size)
-    return (total[nxt - 1] - total[starts] + mask[starts]).astype(np.int64)
+    at = np.searchsorted(np.flatnonzero(mask), np.append(starts, mask.size))
+    return np.diff(at).astype(np.int64)
 
 
 def _field_layout(path: Path, data: bytes, separator: str, skip_lines: int) -> np.ndarray:
