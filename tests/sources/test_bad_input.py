@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -104,30 +105,24 @@ def test_synop_row_with_too_few_fields_names_file_and_line():
 
 
 def test_duplicates_appended_to_one_station_file_reported_against_it(tmp_path, caplog):
-    """Two station files; hourly rows appended again to the second one: the warning names that
-    file and the first appended line, not the first file of the source."""
-    header, *rows = (BAD.parent / "atmo_monthly_toulouse.csv").read_text().splitlines()
-    by_station = {}
-    for row in rows:
-        by_station.setdefault(row.split(",")[6], []).append(row)
-    first, second = sorted(by_station)
-    (tmp_path / "a.csv").write_text("\n".join([header, *by_station[first]]) + "\n")
-    appended = by_station[second][:3]
-    (tmp_path / "b.csv").write_text("\n".join([header, *by_station[second], *appended]) + "\n")
-    cfg = {"kind": "atmo", "path": str(tmp_path / "*.csv")}
+    """Two hourly station files (simulated); 3 rows appended again to the second one: the
+    warning names that file and the first appended line, not the first file of the source."""
+    sim = BAD.parent / "simulated"
+    shutil.copy(sim / "atmo_FR50004.csv", tmp_path / "atmo_FR50004.csv")
+    text = (sim / "atmo_FR50048.csv").read_text()
+    lines = text.splitlines()
+    (tmp_path / "atmo_FR50048.csv").write_text(text + "\n".join(lines[5:8]) + "\n")
     with caplog.at_level(logging.WARNING):
-        frame, meta = read_source("air", cfg)
-    clean, _ = read_source(
-        "air", {"kind": "atmo", "path": str(BAD.parent / "atmo_monthly_toulouse.csv")}
-    )
-    assert frame.sort(frame.columns).equals(clean.sort(clean.columns))
+        frame, meta = read_source("air", {"kind": "atmo", "path": str(tmp_path / "*.csv")})
+    clean, _ = read_source("air", {"kind": "atmo", "path": str(sim / "atmo_*.csv")})
+    assert meta.resolution == "1h" and frame.equals(clean)
     assert meta.repairs["duplicates_dropped"] == 3
-    first_appended = 1 + len(by_station[second]) + 1  # header + the station's rows, then ours
+    first_appended = len(lines) + 1
     assert (
-        f"b.csv: 3 duplicated (time, site, variable) row(s) dropped, first at line {first_appended}"
-        in caplog.text
+        f"atmo_FR50048.csv: 3 duplicated (time, site, variable) row(s) dropped, "
+        f"first at line {first_appended}" in caplog.text
     )
-    assert "a.csv" not in caplog.text
+    assert "FR50004.csv" not in caplog.text
 
 
 @pytest.mark.parametrize(
