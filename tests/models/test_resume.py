@@ -82,12 +82,28 @@ def curve_difference(a: pl.DataFrame, b: pl.DataFrame) -> float:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, compose_app):
-    """The uninterrupted run, a run killed after the best epoch, and its two resumptions."""
+def full_run(tmp_path_factory, compose_app) -> tuple[Path, pl.DataFrame]:
+    """The uninterrupted run and its learning curve."""
+    run_dir = tmp_path_factory.mktemp("full")
+    train(compose_app("train", run_dir, RUN))
+    return run_dir, learning_curve(run_dir / "csv" / "version_0" / "metrics.csv")
+
+
+def killed_run(compose_app, run_dir: Path, epoch: int) -> Path:
+    """Run until killed during `epoch`; returns the last.ckpt it left."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train_app, "_pruning_callbacks", lambda cfg: [KillDuringEpoch(epoch)])
+        with pytest.raises(Killed):
+            train(compose_app("train", run_dir, RUN))
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, compose_app, full_run):
+    """A run killed after the best epoch, and its two resumptions."""
     base = tmp_path_factory.mktemp("resume")
-    full_dir, killed_dir, new_dir = base / "full", base / "killed", base / "new"
-    train(compose_app("train", full_dir, RUN))
-    full = learning_curve(full_dir / "csv" / "version_0" / "metrics.csv")
+    full_dir, full = full_run
+    killed_dir, new_dir = base / "killed", base / "new"
     best = full["val/loss"].arg_min()
     lr = full["lr"].to_list()
     # the last epoch whose checkpoint must carry a plateau step taken at its own end
@@ -95,11 +111,7 @@ def runs(tmp_path_factory, compose_app):
     assert drops, f"scenario: no LR step after the best epoch {best} before the end, lr={lr}"
     k = drops[0]
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(train_app, "_pruning_callbacks", lambda cfg: [KillDuringEpoch(k + 1)])
-        with pytest.raises(Killed):
-            train(compose_app("train", killed_dir, RUN))
-    last = killed_dir / "checkpoints" / "last.ckpt"
+    last = killed_run(compose_app, killed_dir, k + 1)
     last_epoch = torch.load(last, map_location="cpu", weights_only=False)["epoch"]
     killed_ckpts = checkpoints(killed_dir)
     # resume into a new dir first: the killed dir must stay as it was for the same-dir resume
@@ -137,6 +149,22 @@ def test_resumed_run_equals_the_uninterrupted_one(runs, where):
     assert max_difference(metrics(run_dir), metrics(runs["full_dir"])) <= 1e-9
     # the same best epoch is kept (copied into a new dir), next to last.ckpt
     assert checkpoints(run_dir) == checkpoints(runs["full_dir"])
+
+
+@pytest.mark.slow
+def test_a_kill_in_any_epoch_resumes_exactly(tmp_path, compose_app, full_run):
+    """Killed during each epoch in turn, resumed into a new run dir: same curve and metrics."""
+    full_dir, full = full_run
+    for epoch in range(1, len(full)):
+        last = killed_run(compose_app, tmp_path / f"killed_{epoch}", epoch)
+        before = learning_curve(tmp_path / f"killed_{epoch}" / "csv" / "version_0" / "metrics.csv")
+        resumed_dir = tmp_path / f"resumed_{epoch}"
+        train(compose_app("train", resumed_dir, [*RUN, f"ckpt_path={last}"]))
+        after = learning_curve(resumed_dir / "csv" / "version_0" / "metrics.csv")
+        curve = pl.concat([before.filter(pl.col("epoch") < epoch), after])
+        assert curve_difference(curve, full) <= 1e-9, epoch
+        assert max_difference(metrics(resumed_dir), metrics(full_dir)) <= 1e-9, epoch
+        assert checkpoints(resumed_dir) == checkpoints(full_dir), epoch
 
 
 # -- the two callbacks on Lightning's demo model: fast checks of what the runs above rely on ------
