@@ -7,9 +7,9 @@ probability, so the ranking (and every ranking metric) of the test predictions i
 - ``temperature``: sigmoid(logit(p) / T), 1/T in the same bounds;
 - ``isotonic``: the isotonic fit, interpolated linearly between its blocks (not a step function);
 - ``none``: the raw probabilities;
-- ``auto`` (default): the one among these with the best cross-validated log loss on validation,
-  "none" unless a fit beats it by more than one standard error (or when validation has fewer
-  than ``AUTO_MIN_POSITIVES`` peaks): a calibrator must earn its place.
+- ``auto`` (default): "none" or Platt, whichever has the lower log loss cross-validated on
+  contiguous blocks of validation; "none" when validation has fewer than ``AUTO_MIN_POSITIVES``
+  peaks (or negatives). The CV losses of every method are kept (``cv_log_loss``) and logged.
 
 Floating point can merge values a fitted map pushes close to 0 or 1, so every fitted map is mixed
 with ``MIX`` × p: outputs stay distinct for inputs that differ by more than ~1e-10.
@@ -37,6 +37,11 @@ FITTED = ("platt", "temperature", "isotonic")
 SLOPE_BOUNDS = (0.2, 10.0)  # logit-scale slope of Platt and 1/T of temperature
 MIX = 1e-6  # weight of the raw probability in every fitted map (keeps it strictly increasing)
 AUTO_MIN_POSITIVES = 10  # below this many validation peaks, auto keeps the raw probabilities
+# auto chooses between none and these. Platt only: on simulated worlds of seeds 7 and 11 (logistic
+# and GLM, h1-h7, test years), picking among all three fits by CV gave test log loss .2605 and
+# median |calibration slope - 1| .16, against .2591 and .08 for none-or-Platt (temperature cannot
+# shift a biased model; isotonic overfits one validation period)
+AUTO_CANDIDATES = ("platt",)
 CV_FOLDS = 5  # contiguous blocks of the validation rows (time order) for auto's choice
 _EPS = 1e-6  # clip for logits in the fits (raw 0/1 would be infinite)
 _LOSS_CLIP = 1e-4  # clip for the log loss, so one overconfident row does not decide
@@ -186,20 +191,24 @@ def cross_validated_loss(p: np.ndarray, y: np.ndarray, n_folds: int = CV_FOLDS) 
 
 
 def choose_method(p: np.ndarray, y: np.ndarray) -> tuple[str, dict[str, float], str]:
-    """auto's pick: (method, mean CV log loss by method, why)."""
+    """auto's pick among "none" and ``AUTO_CANDIDATES``: (method, mean CV log loss, why).
+
+    Every fitted method's CV loss is computed and kept for the record; the pick is the lowest
+    CV log loss among none and the candidates (out-of-sample, so a fit must earn its place).
+    """
     n_pos = int(np.sum(y))
     if n_pos < AUTO_MIN_POSITIVES or n_pos > y.size - AUTO_MIN_POSITIVES:
         return "none", {}, f"{n_pos} peaks of {y.size} rows: too few to fit a calibrator"
     losses = cross_validated_loss(p, y)
     mean = {m: float(np.mean(v)) for m, v in losses.items()}
-    best = min((m for m in losses if m != "none"), key=mean.get, default="none")
+    best = min((m for m in AUTO_CANDIDATES if m in losses), key=mean.get, default="none")
     if best == "none":
         return "none", mean, "no calibrator could be fitted on every CV part"
     diff = np.asarray(losses[best]) - np.asarray(losses["none"])
     se = float(np.std(diff, ddof=1) / np.sqrt(diff.size))
-    if diff.mean() + se < 0:
-        return best, mean, f"CV log loss {mean[best]:.4f} vs none {mean['none']:.4f} (SE {se:.4f})"
-    return "none", mean, f"best fit {best} does not beat none by one SE ({se:.4f})"
+    scores = ", ".join(f"{m} {v:.4f}" for m, v in mean.items())
+    pick = best if diff.mean() < 0 else "none"
+    return pick, mean, f"CV log loss {scores}; {best} - none {diff.mean():+.4f} (SE {se:.4f})"
 
 
 @dataclass
