@@ -65,19 +65,7 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
         if df.height == 0:
             raise ValueError(f"{path}: no rows for pollutants={pollutants} stations={stations}")
         meta.resolution = _resolution(df, path)
-        no_station = df.filter(
-            is_missing_text("code_station") | is_missing_text("x_l93") | is_missing_text("y_l93")
-        )
-        if no_station.height:
-            raise ValueError(
-                f"{path}:{no_station['line'][0]}: unknown station (code or Lambert-93 coordinates missing)"
-            )
-        validity = df["statut_valid"]
-        bad = df.filter(~validity.is_in(["t", "f"]))
-        if bad.height:
-            raise ValueError(
-                f"{path}:{bad['line'][0]}: statut_valid={bad['statut_valid'][0]!r} (expected t or f)"
-            )
+        _check_station_and_validity(df, path)
         df = parse_numbers(df, ["valeur", "x_l93", "y_l93"], path)
         start = (
             df["date_debut"]
@@ -106,6 +94,21 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             )
         )
     return pl.concat(parts)
+
+
+def _check_station_and_validity(df: pl.DataFrame, path: Path) -> None:
+    no_station = df.filter(
+        is_missing_text("code_station") | is_missing_text("x_l93") | is_missing_text("y_l93")
+    )
+    if no_station.height:
+        raise ValueError(
+            f"{path}:{no_station['line'][0]}: unknown station (code or Lambert-93 coordinates missing)"
+        )
+    bad = df.filter(~df["statut_valid"].is_in(["t", "f"]).fill_null(False))
+    if bad.height:
+        raise ValueError(
+            f"{path}:{bad['line'][0]}: statut_valid={bad['statut_valid'][0]!r} (expected t or f)"
+        )
 
 
 def _resolution(df: pl.DataFrame, path: Path) -> str:
