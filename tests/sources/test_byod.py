@@ -142,3 +142,10 @@ def test_backtest_too_long_for_a_three_year_series_names_the_settings():
         backtest_folds(origins, 35, {})
     folds = backtest_folds(origins, 35, {"min_train_years": 1, "val_days": 120})
     assert [f.fold for f in folds] == [0, 1]  # the suggested change runs
+
+
+def test_ppb_of_a_particle_count_is_an_error_naming_the_data_line(tmp_path):
+    text = (FIX / "bad" / "atmo_ppb.csv").read_text().replace(",NO2,8,", ",PM10,5,")
+    (tmp_path / "pm.csv").write_text(text)
+    with pytest.raises(ValueError, match=r"pm\.csv:2: unit 'ppb' of 'PM10': a mixing ratio"):
+        read_source("air", {"kind": "atmo", "path": str(tmp_path / "pm.csv")})
