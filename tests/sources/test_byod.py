@@ -149,3 +149,22 @@ def test_ppb_of_a_particle_count_is_an_error_naming_the_data_line(tmp_path):
     (tmp_path / "pm.csv").write_text(text)
     with pytest.raises(ValueError, match=r"pm\.csv:2: unit 'ppb' of 'PM10': a mixing ratio"):
         read_source("air", {"kind": "atmo", "path": str(tmp_path / "pm.csv")})
+
+
+def test_real_export_codes_and_units_are_read(tmp_path):
+    """Found on the full real exports: Sentinelles' '0' OUTRE-MER region rows (values '-') and
+    ATMO's CO in mg.m-3."""
+    sentinelles = tmp_path / "ili.csv"
+    sentinelles.write_text(
+        "week,indicator,inc,inc_low,inc_up,inc100,inc100_low,inc100_up,geo_insee,geo_name\n"
+        "202036,3,458,0,948,7,0,14,82,RHONE-ALPES\n"
+        "202036,3,-,,,-,,,0,OUTRE-MER\n"
+    )
+    frame, _ = read_source("ili", {"kind": "sentinelles", "path": str(sentinelles)})
+    assert frame.sort("site")["quality"].to_list() == ["missing", "valid"]
+    text = (
+        (FIX / "bad" / "atmo_ppb.csv").read_text().replace(",NO2,8,74.2,ppb,", ",CO,10,0.4,mg.m-3,")
+    )
+    (tmp_path / "co.csv").write_text(text)
+    frame, _ = read_source("air", {"kind": "atmo", "path": str(tmp_path / "co.csv")})
+    assert frame["value"].to_list() == [400.0] and frame["unit"].to_list() == ["ug/m3"]

@@ -30,8 +30,12 @@ UNITS = {
 }
 
 
-# INSEE region codes are two digits (old and new regions, overseas 01-06); FR = all of France
-GEO = r"^([0-9]{2}|FR)$"
+# INSEE region codes in Sentinelles exports: the 22 former metropolitan regions, the 13 of 2016,
+# overseas 01-06, "0" (their OUTRE-MER aggregate) and FR; a damaged code is none of them
+GEO = {
+    *"11 21 22 23 24 25 26 31 41 42 43 52 53 54 72 73 74 82 83 91 93 94".split(),
+    *"27 28 32 44 75 76 84 01 02 03 04 06 0 FR".split(),
+}
 
 
 def iso_week_monday(year: pl.Expr, week: pl.Expr) -> pl.Expr:
@@ -51,7 +55,7 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
         df = read_text_table(path, ",", skip_lines=skip)
         require_columns(df.columns, ["week", "geo_insee", *variables], str(path), skip + 1)
         df = df.with_columns(pl.col("geo_insee").str.strip_chars())
-        bad = df.filter(~pl.col("geo_insee").str.contains(GEO).fill_null(False))
+        bad = df.filter(~pl.col("geo_insee").is_in(sorted(GEO)).fill_null(False))
         if bad.height:
             raise ValueError(
                 f"{path}:{bad['line'][0]}: geo_insee={bad['geo_insee'][0]!r} is not a region "

@@ -16,6 +16,8 @@ UNIT_ALIASES: dict[str, tuple[str, float, float]] = {
     "ug/m3": ("ug/m3", 1.0, 0.0),
     "µg/m3": ("ug/m3", 1.0, 0.0),
     "µg/m³": ("ug/m3", 1.0, 0.0),
+    "mg.m-3": ("ug/m3", 1000.0, 0.0),  # CO in ATMO exports
+    "mg/m3": ("ug/m3", 1000.0, 0.0),
     "degC": ("degC", 1.0, 0.0),
     "C": ("degC", 1.0, 0.0),
     "K": ("degC", 1.0, -273.15),
@@ -38,7 +40,7 @@ UNIT_ALIASES: dict[str, tuple[str, float, float]] = {
 
 # canonical unit -> (lowest, highest) plausible value; None = unbounded on that side
 PLAUSIBLE: dict[str, tuple[float | None, float | None]] = {
-    "ug/m3": (0.0, 5000.0),
+    "ug/m3": (0.0, 50000.0),  # CO reaches tens of mg/m3 near traffic
     "degC": (-60.0, 50.0),
     "%": (0.0, 100.0),
     "hPa": (850.0, 1100.0),
