@@ -43,6 +43,8 @@ class WindowDataset(Dataset):
             "past": copy(ws.past[i]),
             "future": copy(ws.future[i]),
             "level": copy(ws.level[i]),
+            # peak threshold at t (nan = undefined): a count model's tail probability needs it
+            "threshold": copy(ws.threshold[i]),
             "y_count": copy(ws.y_count[i]),
             "y_peak": copy(ws.y_peak[i]),
         }

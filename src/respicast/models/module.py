@@ -22,6 +22,9 @@ from torchmetrics.regression import MeanAbsoluteError
 from respicast.dataset.datamodule import Dims
 
 LIKELIHOODS = ("poisson", "negbin")
+# where the peak probability comes from: the separate logit head, the count distribution's tail
+# P(Y > threshold) (coherent with the count forecast), or that tail's logit corrected by the head
+PEAK_PROBS = ("head", "tail", "tail_head")
 
 
 def count_nll(y: torch.Tensor, mu: torch.Tensor, log_k: torch.Tensor | None) -> torch.Tensor:
@@ -38,6 +41,30 @@ def count_nll(y: torch.Tensor, mu: torch.Tensor, log_k: torch.Tensor | None) -> 
     )
 
 
+def tail_logit(
+    mu: torch.Tensor, log_k: torch.Tensor | None, threshold: torch.Tensor
+) -> torch.Tensor:
+    """logit P(Y > threshold) for Y ~ Poisson(mu) or NB(mu, k); mu [B, H], threshold [B].
+
+    Counts are integers, so P(Y > 4.3) = 1 - P(Y <= 4). The CDF is a sum of pmf terms up to the
+    largest threshold in the batch, in float64 so small tails keep their precision. Undefined
+    thresholds (nan) give nan.
+    """
+    thr = threshold[:, None].expand_as(mu).double()
+    undefined = ~torch.isfinite(thr)
+    m = torch.floor(torch.nan_to_num(thr, nan=-1.0)).clamp_min(-1.0)
+    ys = torch.arange(int(m.max().item()) + 1, device=mu.device, dtype=torch.float64)
+    y = ys.expand(*mu.shape, len(ys))
+    mu64 = mu.double()[..., None].expand_as(y)
+    lk = None if log_k is None else log_k.double().expand_as(mu)[..., None].expand_as(y)
+    logpmf = -count_nll(y, mu64, lk)
+    logpmf = torch.where(y <= m[..., None], logpmf, torch.full_like(logpmf, -torch.inf))
+    log_cdf = torch.logsumexp(logpmf, dim=-1).clamp(max=-1e-12)
+    log_sf = torch.log(-torch.expm1(log_cdf))
+    logit = (log_sf - log_cdf).float()
+    return torch.where(undefined, torch.full_like(logit, torch.nan), logit)
+
+
 class ForecastModule(pl.LightningModule):
     def __init__(
         self,
@@ -50,10 +77,15 @@ class ForecastModule(pl.LightningModule):
         peak_pos_weight: float = 4.0,
         head_hidden: int = 64,
         name: str = "deep",
+        peak_prob: str = "head",
+        skip_lags: int = 0,
+        past_dropout: float = 0.0,
     ):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
+        if peak_prob not in PEAK_PROBS:
+            raise ValueError(f"model.peak_prob={peak_prob!r}: choose one of {PEAK_PROBS}")
         # Hydra hands dataclass kwargs over as DictConfig: normalise to Dims
         dims = dims if isinstance(dims, Dims) else Dims(**dims)
         # only plain values go into checkpoints, so they load with torch's weights_only=True
@@ -74,6 +106,12 @@ class ForecastModule(pl.LightningModule):
             nn.ReLU(),
             nn.Linear(head_hidden, 2 * h),
         )
+        # linear path beside the net: the last `skip_lags` days of log(history / level), the
+        # target days' calendar and log(threshold / level) straight to the outputs (an AR term)
+        self.skip_lags = min(int(skip_lags), dims.lookback)
+        self.skip = (
+            nn.Linear(self.skip_lags + h * dims.n_future + 1, 2 * h) if self.skip_lags else None
+        )
         self.log_k = nn.Parameter(torch.full((h,), 2.0)) if likelihood == "negbin" else None
         self.val_auroc = nn.ModuleList([BinaryAUROC() for _ in range(h)])
         self.val_mae = MeanAbsoluteError()
@@ -84,14 +122,33 @@ class ForecastModule(pl.LightningModule):
         level = batch["level"].clamp_min(1e-3)
         hist = batch["history"] / level[:, None]
         known = torch.isfinite(hist)
+        past = batch["past"]
+        if self.training and self.hparams.get("past_dropout", 0.0) > 0:
+            # whole covariate channels dropped per sample: the net cannot lean on any single one
+            keep = 1.0 - self.hparams.past_dropout
+            past = past * torch.bernoulli(torch.full_like(past[:, :1, :], keep)) / keep
         x = torch.cat(
-            [torch.nan_to_num(hist, 0.0)[..., None], known.float()[..., None], batch["past"]],
-            dim=-1,
+            [torch.nan_to_num(hist, 0.0)[..., None], known.float()[..., None], past], dim=-1
         )
         z = torch.cat([self.net(x), batch["future"].flatten(1)], dim=1)
-        out = self.head(z).view(-1, self.dims.horizon, 2)
+        out = self.head(z)
+        if self.skip is not None:
+            out = out + self.skip(self._skip_inputs(hist, level, batch))
+        out = out.view(-1, self.dims.horizon, 2)
         mu = level[:, None] * torch.exp(out[..., 0].clamp(-8, 8))
-        return mu, out[..., 1]
+        mode = self.hparams.get("peak_prob", "head")
+        if mode == "head":
+            return mu, out[..., 1]
+        tail = tail_logit(mu, self.log_k, batch["threshold"]).clamp(-30, 30)
+        return mu, tail if mode == "tail" else tail + out[..., 1]
+
+    def _skip_inputs(
+        self, hist: torch.Tensor, level: torch.Tensor, batch: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """Inputs of the linear path; an unknown day or threshold counts as 'at the level'."""
+        lags = torch.log(torch.nan_to_num(hist[:, -self.skip_lags :], 1.0).clamp_min(0.05))
+        thr = torch.log(torch.nan_to_num(batch["threshold"] / level, 1.0).clamp_min(0.05))
+        return torch.cat([lags, batch["future"].flatten(1), thr[:, None]], dim=1)
 
     def _loss(
         self, batch: dict[str, torch.Tensor]
