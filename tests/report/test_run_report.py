@@ -34,8 +34,10 @@ def written(three_runs, tmp_path):
 def test_markdown_holds_data_metrics_oracle_and_pictures(written):
     md, _, res, plots = written
     text = md.read_text()
-    assert "period: 2021-01-04 to 2022-05-18" in text
-    assert "| pollen_betula | 27.0 % |" in text
+    assert "| period | 2021-01-04 to 2022-05-18 |" in text
+    assert "| sources | atmo, synop, sentinelles |" not in text  # a table of its own
+    assert "| atmo |" in text and "| zones | 4 |" in text
+    assert "| pollen_betula | 27.0 % | — |" in text
     n_pos = int(res.metrics["test/n_pos_h7"])
     row_h7 = next(line for line in text.splitlines() if line.startswith("| h=7 d |"))
     assert f"| {n_pos} |" in row_h7

@@ -67,11 +67,24 @@ def plot_roc(test: pl.DataFrame, thresholds: dict[int, float], path: Path) -> Pa
     return _save(fig, path)
 
 
+def _reliability_top(test: pl.DataFrame, n_bins: int) -> float:
+    """Upper end of both axes: the data's range (largest predicted probability or observed bin
+    frequency) rounded up to 0.05, so a model that never says more than 0.2 fills the frame."""
+    top = 0.0
+    for h in _horizons(test):
+        y, p = _labelled(test, h)
+        if y.size:
+            freq = [f for _, f, _ in M.reliability_bins(y, p, n_bins)]
+            top = max(top, float(np.nanmax(p)), float(np.nanmax(freq)) if freq else 0.0)
+    return float(min(1.0, np.ceil(top * 1.05 / 0.05) * 0.05)) if top > 0 else 1.0
+
+
 def plot_reliability(test: pl.DataFrame, path: Path, n_bins: int = 10) -> Path:
     fig, (ax, hist) = plt.subplots(
         2, 1, figsize=(6, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
+    top = _reliability_top(test, n_bins)
+    ax.plot([0, top], [0, top], ":", color="grey", label="perfect calibration")
     for h in _horizons(test):
         y, p = _labelled(test, h)
         if y.size == 0:
@@ -86,14 +99,41 @@ def plot_reliability(test: pl.DataFrame, path: Path, n_bins: int = 10) -> Path:
             "o-",
             label=f"h={h} d  ECE {ece:.3f}  ({counts.min()}–{counts.max()} days/bin)",
         )
-        hist.hist(p, bins=20, range=(0, 1), histtype="step", color=line.get_color())
+        hist.hist(p, bins=20, range=(0, top), histtype="step", color=line.get_color())
     ax.set(
         ylabel="observed peak frequency",
-        title=f"Reliability of peak probability, test, {_model_name(test)}\n({n_bins} equal-count bins)",
-        ylim=(-0.02, 1.02),
+        title=f"Reliability of peak probability, test, {_model_name(test)}\n"
+        f"({n_bins} equal-count bins; axes on the predictions' range 0–{top:.2f})",
+        xlim=(0, top),
+        ylim=(0, top),
     )
-    ax.legend(loc="upper left", fontsize=8)
-    hist.set(xlabel="predicted peak probability", ylabel="days per 0.05 bin", xlim=(0, 1))
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(loc="upper left", fontsize=7)
+    hist.set(
+        xlabel="predicted peak probability",
+        ylabel=f"days per {top / 20:.3g} bin",
+        xlim=(0, top),
+    )
+    return _save(fig, path)
+
+
+def plot_learning_curves(curves: pl.DataFrame, path: Path, model_name: str = "model") -> Path:
+    """Train and validation loss per epoch (from the CSV logger), the best epoch marked."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    epoch = curves["epoch"].to_numpy()
+    for col, colour in (("train/loss", "tab:blue"), ("val/loss", "tab:orange")):
+        if col in curves.columns:
+            ax.plot(
+                epoch, curves[col].to_numpy().astype(float), "o-", ms=3, color=colour, label=col
+            )
+    if "val/loss" in curves.columns and curves["val/loss"].is_not_null().any():
+        v = curves["val/loss"].to_numpy().astype(float)
+        i = int(np.nanargmin(v))
+        ax.plot(
+            epoch[i], v[i], "o", ms=9, mfc="none", color="black", label=f"best epoch {epoch[i]}"
+        )
+    ax.set(xlabel="epoch", ylabel="loss", title=f"Learning curves, {model_name}")
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 

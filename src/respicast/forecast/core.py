@@ -17,7 +17,7 @@ import polars as pl
 from omegaconf import DictConfig, OmegaConf
 
 from respicast.dataset.datamodule import WindowDataModule
-from respicast.forecast import alerts, drivers, freshness
+from respicast.forecast import alerts, context, drivers, freshness
 from respicast.forecast.errors import ForecastError
 from respicast.forecast.window import asof_window
 from respicast.models.count_dist import quantiles
@@ -57,6 +57,12 @@ class Forecast:
     history_gaps: list[str]
     intervals: list[float]
     notes: list[str] = field(default_factory=list)
+    labels: dict = field(default_factory=dict)  # outcome, hospital, ward, area, source names
+    peak_rule: str = ""  # what a peak day is, in words
+    decision: list[dict] = field(default_factory=list)  # report.decision.pooled rows
+    budgets: dict = field(default_factory=dict)  # the alert budget in use (days a month)
+    val_period: str = ""  # the validation days the thresholds were set on
+    reasons: list[dict] = field(default_factory=list)  # drivers.summary_lines: the week's drivers
 
 
 def parse_asof(value) -> dt.date:
@@ -143,6 +149,8 @@ def make_forecast(
     val = run.predictions.filter(pl.col("split") == "val") if run.predictions is not None else None
     thr = alerts.level_thresholds(as_dict(cfg.get("alert")), run.fitted, val, H)
     target_days = [asof + dt.timedelta(days=h) for h in range(1, H + 1)]
+    known_by = asof - dt.timedelta(days=used.target_latency_days)
+    usual = context.usual_level(used.frame, used.target, target_days, known_by)
     labels = [f"{d:%A} {d.day} {d:%b}" for d in target_days]
     dcfg = cfg.get("drivers") or {}
     records, lines = drivers.driver_table(
@@ -161,6 +169,7 @@ def make_forecast(
             "expected": mean,
             **bands,
             "peak_threshold": np.repeat(ws.threshold, H).astype(float),
+            "usual": usual,
             "peak_prob": p,
             "peak_prob_raw": p_raw,
             "watch_threshold": [thr[h]["watch"] for h in range(1, H + 1)],
@@ -174,8 +183,10 @@ def make_forecast(
     coverage["admissions"] = freshness.target_coverage(used, asof)
     limits = as_dict(fcfg.get("max_staleness_days"))
     stale = freshness.check_staleness(coverage, limits, str(fcfg.get("on_stale", "error")))
+    for name, about in as_dict(fcfg.get("notes")).items():  # words for the page
+        if name in coverage:
+            coverage[name]["about"] = str(about)
     hist_days = int(cfg.get("history_days", 56))
-    known_by = asof - dt.timedelta(days=used.target_latency_days)
     observed = used.frame.filter(
         pl.col("date").is_between(known_by - dt.timedelta(days=hist_days - 1), known_by)
     ).select("date", pl.col(used.target).cast(pl.Float64).alias("admissions"))
@@ -191,7 +202,7 @@ def make_forecast(
     if filled:
         notes.append(
             f"{sum(f['days'] for f in filled)} input value(s) of the last {dm.dims.lookback} days "
-            "were missing as published and were filled (rule below)"
+            "were missing as published and were filled (fill rule in that section)"
         )
     if gaps:
         notes.append(
@@ -218,6 +229,11 @@ def make_forecast(
         driver_records=records,
         driver_lines=lines,
         driver_summary=drivers.group_summary(records),
+        reasons=drivers.summary_lines(
+            drivers.group_summary(records),
+            float(dcfg.get("min_points", 1.0)),
+            int(dcfg.get("top", 3)),
+        ),
         coverage=coverage,
         stale=stale,
         filled=filled,
@@ -225,4 +241,25 @@ def make_forecast(
         history_gaps=gaps,
         intervals=list(cfg.get("intervals", [0.8, 0.95])),
         notes=notes,
+        labels=context.labels(as_dict(cfg.get("labels")), dm.cfg, used.area),
+        peak_rule=context.peak_rule_text(dm.cfg),
+        decision=_decision(run, cfg),
+        budgets=dict(as_dict(cfg.get("alert")).get("budget") or alerts.DEFAULT_BUDGET),
+        val_period=_period(val),
     )
+
+
+def _decision(run: TrainedRun, cfg) -> list[dict]:
+    """The decision view (alert budget vs peaks caught) from the run's val/test predictions."""
+    from respicast.report.decision import DEFAULT_BUDGETS, decision_rows, pooled
+
+    if run.predictions is None:
+        return []
+    budgets = list((cfg.get("decision") or {}).get("budgets") or DEFAULT_BUDGETS)
+    return pooled(decision_rows(run.predictions, budgets))
+
+
+def _period(val: pl.DataFrame | None) -> str:
+    if val is None or not val.height:
+        return ""
+    return f"{val['target_date'].min()} to {val['target_date'].max()}"

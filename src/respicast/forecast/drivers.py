@@ -131,3 +131,26 @@ def group_summary(records: list[dict]) -> dict[str, float]:
         if r["peak_prob_points"] is not None:
             out.setdefault(r["group"], []).append(r["peak_prob_points"])
     return {g: round(float(np.mean(v)), 2) for g, v in out.items()}
+
+
+def summary_lines(summary: dict[str, float], min_points: float = 1.0, top: int = 3) -> list[dict]:
+    """The `top` groups whose mean effect over the week reaches `min_points`, largest first, as
+    {group, points, direction, text}: the two or three reasons a ward reads."""
+    ranked = sorted(summary.items(), key=lambda kv: -abs(kv[1]))
+    out = []
+    for g, pts in ranked[:top]:
+        if abs(pts) < min_points:
+            continue
+        what = WORDS.get(g, g)
+        verb = ("raise" if pts > 0 else "lower") + ("" if what in PLURAL else "s")
+        n = abs(pts)
+        out.append(
+            {
+                "group": g,
+                "points": pts,
+                "direction": "up" if pts > 0 else "down",
+                "text": f"{what[0].upper()}{what[1:]} {verb} the peak risk, by {n:.0f} "
+                f"point{'s' if round(n) != 1 else ''} on average this week",
+            }
+        )
+    return out

@@ -11,7 +11,7 @@ import polars as pl
 from respicast.forecast.core import Forecast
 from respicast.forecast.suppress import count_cell
 
-COUNT_FIELDS = ("expected", "peak_threshold")  # plus every lower_/upper_ bound
+COUNT_FIELDS = ("expected", "peak_threshold", "usual")  # plus every lower_/upper_ bound
 
 
 def _count_fields(days: pl.DataFrame) -> list[str]:

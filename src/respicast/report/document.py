@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _CSS = """
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 0.8em;
+  color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #eee; }
-img { max-width: 100%; border: 1px solid #ddd; }
+img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figure { margin: 1em 0; }
+@media (max-width: 600px) { body { margin: 0.5em auto; } table { font-size: 0.8em; }
+  th, td { padding: 3px 4px; } }
 .note { color: #555; font-size: 0.9em; }
 """
 
@@ -80,6 +86,7 @@ class Document:
         out = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>",
             f"<h1>{esc(self.title)}</h1>",
         ]
@@ -102,7 +109,10 @@ class Document:
                     + "</tr>"
                     for row in block[2]
                 )
-                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                out.append(
+                    f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+                    f"<tbody>{body}</tbody></table></div>"
+                )
             elif kind == "image":
                 data = base64.b64encode(block[2].read_bytes()).decode("ascii")
                 out.append(

@@ -42,36 +42,171 @@ def _horizons_in(metrics: dict, split: str) -> list[int]:
     return sorted(int(m.group(1)) for k in metrics if (m := pattern.match(k)))
 
 
-def _data_section(doc: Document, data_summary: dict) -> None:
-    """data_summary: period (str or [start, end]), sources, groups, missingness {variable: fraction};
-    any other key is listed as it is."""
-    doc.heading("Data")
-    items = []
-    period = data_summary.get("period")
-    if period is not None:
-        items.append(
-            "period: "
-            + (" to ".join(map(str, period)) if isinstance(period, list | tuple) else str(period))
-        )
-    for key in ("sources", "groups"):
+def _period_text(period) -> str:
+    return " to ".join(map(str, period)) if isinstance(period, list | tuple) else str(period)
+
+
+def _summary_rows(data_summary: dict) -> list[list[str]]:
+    """The data in one key/value table; the bulky keys get tables of their own."""
+    rows = []
+    for key in ("name", "period", "days", "target", "groups", "lookback", "horizon"):
         if key in data_summary:
-            value = data_summary[key]
-            items.append(
-                f"{key}: "
-                + (", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value))
-            )
-    for key, value in data_summary.items():
-        if key not in ("period", "sources", "groups", "missingness"):
-            items.append(f"{key}: {value}")
-    doc.bullets(items or ["no data summary given"])
+            v = data_summary[key]
+            text = _period_text(v) if key == "period" else v
+            rows.append([key, ", ".join(map(str, text)) if isinstance(text, list) else str(text)])
+    for part, text in (data_summary.get("split") or {}).items():
+        rows.append([f"{part} origins", str(text)])
+    skip = {"period", "days", "target", "groups", "lookback", "horizon", "name", "split"}
+    skip |= {"sources", "missingness", "filled"}
+    rows += [[k, str(v)] for k, v in data_summary.items() if k not in skip]
+    return rows
+
+
+def _source_rows(sources, missing: dict) -> list[list[str]]:
+    """One row per source: kind, period covered, files, sites, and its days with a value."""
+    if not isinstance(sources, dict):
+        return [[str(s), "", "", "", "", "", ""] for s in sources]
+    rows = []
+    for name, info in sources.items():
+        info = info if isinstance(info, dict) else {}
+        cols = {c: float(v) for c, v in missing.items() if c.startswith(f"{name}_")}
+        worst = max(cols.items(), key=lambda kv: kv[1]) if cols else None
+        files = info.get("files")
+        rows.append(
+            [
+                name,
+                f"{info.get('kind', '')} ({info.get('resolution', '')})",
+                _period_text([str(x)[:10] for x in info.get("period") or []]) or "—",
+                str(len(files)) if isinstance(files, list | tuple | dict) else str(files or "—"),
+                str(len(info.get("sites") or {})),
+                f"{100 * (1 - sum(cols.values()) / len(cols)):.1f} %" if cols else "—",
+                f"{worst[0]} {100 * worst[1]:.1f} %" if worst else "—",
+            ]
+        )
+    return rows
+
+
+def _data_section(doc: Document, data_summary: dict) -> None:
+    """data_summary (run_outputs.data_summary): period, days, target, groups, split, sources
+    {name: {kind, files, resolution, period, sites, ...}} or a list of names, missingness
+    {column: share of days missing before filling}, filled {column: values filled}."""
+    doc.heading("Data")
+    rows = _summary_rows(data_summary)
+    if rows:
+        doc.table(["", "value"], rows)
+    else:
+        doc.paragraph("No data summary given.")
     missing = data_summary.get("missingness") or {}
+    sources = data_summary.get("sources")
+    if sources:
+        doc.heading("Sources", 3)
+        doc.table(
+            [
+                "source",
+                "kind",
+                "period read",
+                "files",
+                "sites",
+                "days with a value",
+                "most missing",
+            ],
+            _source_rows(sources, missing),
+        )
     if missing:
-        doc.paragraph("Missing values per variable (share of days, before filling):")
+        filled = data_summary.get("filled") or {}
+        doc.paragraph(
+            "Missing values per variable (share of days, before filling), and the values filled:"
+        )
         rows = [
-            [var, f"{100 * float(frac):.1f} %"]
+            [var, f"{100 * float(frac):.1f} %", str(filled.get(var, "—"))]
             for var, frac in sorted(missing.items(), key=lambda kv: -float(kv[1]))
         ]
-        doc.table(["variable", "missing"], rows)
+        doc.table(["variable", "missing", "filled"], rows)
+
+
+def _flat(d, prefix: str = "") -> list[tuple[str, str]]:
+    out = []
+    for k, v in (d or {}).items():
+        if isinstance(v, dict):
+            out += _flat(v, f"{prefix}{k}.")
+        else:
+            out.append((f"{prefix}{k}", ", ".join(map(str, v)) if isinstance(v, list) else str(v)))
+    return out
+
+
+def _run_config(run_dir: Path) -> dict:
+    path = run_dir / "config_resolved.yaml"
+    if not path.exists():
+        return {}
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def learning_curves(run_dir: Path) -> pl.DataFrame | None:
+    """Per epoch: train/val loss (and lr) from the CSV logger's newest metrics.csv, if any."""
+    files = sorted(Path(run_dir).glob("csv/**/metrics.csv"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return None
+    frame = pl.read_csv(files[-1], infer_schema_length=None)
+    cols = [c for c in ("train/loss", "val/loss", "lr") if c in frame.columns]
+    if "epoch" not in frame.columns or not cols:
+        return None
+    per_epoch = (
+        frame.filter(pl.col("epoch").is_not_null())
+        .group_by("epoch")
+        .agg([pl.col(c).drop_nulls().last().alias(c) for c in cols])
+        .sort("epoch")
+    )
+    return per_epoch if per_epoch.height else None
+
+
+def _model_section(doc: Document, run_dir: Path, model_name: str, test: pl.DataFrame) -> None:
+    """Model and its hyper-parameters (config_resolved.yaml), best epoch and learning curves."""
+    doc.heading("Model")
+    cfg = _run_config(run_dir)
+    rows = [["model", model_name]]
+    rows += [[f"model.{k}", v] for k, v in _flat(cfg.get("model")) if k != "name"]
+    trainer = cfg.get("trainer") or {}
+    rows += [
+        [f"trainer.{k}", str(trainer[k])] for k in ("max_epochs", "accelerator") if k in trainer
+    ]
+    if "seed" in cfg:
+        rows.append(["seed", str(cfg["seed"])])
+    if test.height:
+        days = test["target_date"].n_unique()
+        rows.append(
+            [
+                "test period",
+                f"{test['target_date'].min()} to {test['target_date'].max()} ({days} days)",
+            ]
+        )
+        rows.append(
+            ["horizons (days)", ", ".join(map(str, sorted(test["horizon"].unique().to_list())))]
+        )
+        if "fold" in test.columns and test["fold"].n_unique() > 1:
+            rows.append(["folds pooled", str(test["fold"].n_unique())])
+    curves = learning_curves(run_dir)
+    if (
+        curves is not None
+        and "val/loss" in curves.columns
+        and curves["val/loss"].is_not_null().any()
+    ):
+        best = curves.filter(pl.col("val/loss") == pl.col("val/loss").min()).row(0, named=True)
+        rows.append(
+            [
+                "best epoch (lowest val/loss)",
+                f"{best['epoch']} of {curves.height}, val/loss {best['val/loss']:.4f}",
+            ]
+        )
+    elif cfg:
+        rows.append(["training epochs", "none (fitted in one pass, no learning curve)"])
+    doc.table(["", "value"], rows)
+    if curves is not None:
+        from respicast.evaluation.plots import plot_learning_curves
+
+        png = plot_learning_curves(curves, run_dir / "plots" / "learning_curves.png", model_name)
+        doc.image("Learning curves: loss per epoch (dot: best epoch)", png)
 
 
 def _metrics_section(doc: Document, metrics: dict, split: str) -> None:
@@ -121,6 +256,53 @@ def _calibration_section(doc: Document, metrics: dict, split: str) -> None:
     doc.table(
         ["horizon", "Brier", "ECE", "intercept (0 ideal)", "slope (1 ideal)", "alert threshold"],
         rows,
+    )
+
+
+def _decision_section(doc: Document, predictions: pl.DataFrame | None, budgets) -> None:
+    """The staffing trade-off per alert budget (report.decision), for the shortest and longest
+    horizons."""
+    from respicast.report.decision import decision_rows, pct, per_month
+
+    if predictions is None or not {"split", "peak", "peak_prob"} <= set(predictions.columns):
+        return
+    hs = sorted(int(h) for h in predictions["horizon"].unique().to_list())
+    rows = decision_rows(predictions, budgets, sorted({hs[0], hs[-1]}) if hs else [])
+    if not rows:
+        return
+    doc.heading("Decision view: alert budget vs peaks caught")
+    doc.paragraph(
+        "For each alert budget (alert days a month), the threshold is the lowest peak probability "
+        "that alerted on at most that many validation days a month. 'Peaks caught': share of peak "
+        "days that had an alert; 'false alerts': alert days that were not peak days, per month. "
+        "More alert days catch more peaks and cost more false alarms: a ward picks the row it can "
+        "staff (conf/forecast.yaml alert.budget), the forecast page uses it."
+    )
+    table = [
+        [
+            f"h={r['horizon']} d",
+            f"{r['budget']:g}",
+            fmt(r["threshold"]),
+            pct(r["val_caught"]),
+            per_month(r["val_false_per_month"]),
+            pct(r["test_caught"]),
+            per_month(r["test_false_per_month"]),
+            per_month(r["test_alerts_per_month"]),
+        ]
+        for r in rows
+    ]
+    doc.table(
+        [
+            "horizon",
+            "alert days/month (budget)",
+            "threshold",
+            "peaks caught (val)",
+            "false alerts/month (val)",
+            "peaks caught (test)",
+            "false alerts/month (test)",
+            "alert days/month (test)",
+        ],
+        table,
     )
 
 
@@ -225,28 +407,26 @@ def write_run_report(
     model_name: str,
     oracle: dict | None,
     ceiling: dict | None = None,
+    predictions: pl.DataFrame | None = None,
+    budgets=None,
 ) -> tuple[Path, Path]:
-    """Write ``run_dir/report.md`` and the self-contained ``run_dir/report.html``."""
+    """Write ``run_dir/report.md`` and the self-contained ``run_dir/report.html``.
+
+    ``predictions``: val and test rows for the decision view; by default the run's
+    predictions.parquet when it is there."""
+    from respicast.report.decision import DEFAULT_BUDGETS
+
     run_dir = Path(run_dir)
+    if predictions is None and (run_dir / "predictions.parquet").exists():
+        predictions = pl.read_parquet(run_dir / "predictions.parquet")
     run_dir.mkdir(parents=True, exist_ok=True)
     doc = Document(f"respicast run report: {model_name}")
     _data_section(doc, data_summary)
 
-    doc.heading("Model")
-    items = [f"model: {model_name}"]
-    if test.height:
-        items.append(
-            f"test period: {test['target_date'].min()} to {test['target_date'].max()} ({test['target_date'].n_unique()} days)"
-        )
-        items.append(
-            "horizons: " + ", ".join(str(h) for h in sorted(test["horizon"].unique().to_list()))
-        )
-        if "fold" in test.columns and test["fold"].n_unique() > 1:
-            items.append(f"folds pooled: {test['fold'].n_unique()}")
-    doc.bullets(items)
-
+    _model_section(doc, run_dir, model_name, test)
     _metrics_section(doc, metrics, "test")
     _calibration_section(doc, metrics, "test")
+    _decision_section(doc, predictions, budgets or DEFAULT_BUDGETS)
     if oracle:
         _oracle_section(doc, metrics, oracle, "test")
     if ceiling:
