@@ -23,6 +23,16 @@ def _pruning_callbacks(cfg: DictConfig) -> list:
     return [OptunaPruning(cfg.optuna_trial, monitor=cfg.optimized_metric)]
 
 
+def _requeued_checkpoint(out_dir: Path) -> str | None:
+    from respicast.sweep.trial import requeued_checkpoint
+
+    ckpt = requeued_checkpoint(out_dir)
+    if ckpt:
+        restarts = os.environ.get("SLURM_RESTART_COUNT")
+        log.info("SLURM requeued this job (restart %s): resuming from %s", restarts, ckpt)
+    return ckpt
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate on the held-out later period, write the run files; return all metrics."""
     # heavy imports here, not at module load: `respicast-train --help` must start fast
@@ -51,7 +61,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             dm,
             loggers=loggers,
             extra_callbacks=_pruning_callbacks(cfg),
-            ckpt_path=cfg.get("ckpt_path"),
+            ckpt_path=cfg.get("ckpt_path") or _requeued_checkpoint(out_dir),
         )
         metrics = evaluate_run(cfg, dm, preds, out_dir, loggers=loggers, model=model)
         status = "success"

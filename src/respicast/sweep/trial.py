@@ -7,8 +7,10 @@ submitit, turns that node back into a live :class:`optuna.Trial` with :func:`loa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from respicast.sweep.storage import open_storage
@@ -71,3 +73,17 @@ def load_trial(ref: Mapping[str, Any] | TrialRef) -> optuna.Trial:
     study = optuna.load_study(study_name=ref.study, storage=storage, pruner=pruner)
     trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, ref.number)
     return optuna.trial.Trial(study, trial_id)
+
+
+def requeued_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
+    """``checkpoints/last.ckpt`` of this job's own run dir when SLURM restarted the job.
+
+    A requeued array task (preemption, time limit, ``scontrol requeue``) reruns the same
+    overrides in the same job dir; resuming from its last epoch keeps the trial's curve (epochs
+    already reported to Optuna are not trained again). ``SLURM_RESTART_COUNT`` is set by SLURM
+    from the first requeue on, so a fresh run never picks up a stray file.
+    """
+    if int(os.environ.get("SLURM_RESTART_COUNT") or 0) < 1:
+        return None
+    last = Path(output_dir) / "checkpoints" / "last.ckpt"
+    return str(last) if last.is_file() else None
