@@ -111,6 +111,7 @@ def test_decision_view_in_the_report_follows_the_budget(report_page):
     sec = re.search(r"Decision view.*?</table>", html, re.S).group(0)
     rows = re.findall(r"<tr><td>h=(\d) d</td><td>([\d.]+)</td><td>([\d.]+)</td>", sec)
     assert {h for h, _, _ in rows} == {"1", "7"}
+    assert sec.count("<td>training threshold</td>") == 2  # where the metrics were counted
     for h in ("1", "7"):
         thr = [float(t) for hh, _, t in rows if hh == h]
         assert thr == sorted(thr, reverse=True) and len(set(thr)) > 1  # bigger budget, lower bar

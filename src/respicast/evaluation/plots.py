@@ -107,7 +107,6 @@ def plot_reliability(test: pl.DataFrame, path: Path, n_bins: int = 10) -> Path:
         xlim=(0, top),
         ylim=(0, top),
     )
-    ax.set_aspect("equal", adjustable="box")
     ax.legend(loc="upper left", fontsize=7)
     hist.set(
         xlabel="predicted peak probability",

@@ -46,7 +46,7 @@ def budget_threshold(p: np.ndarray, days_per_month: float) -> float:
     share = float(days_per_month) / DAYS_PER_MONTH
     if not 0 < share < 1:
         raise ValueError(
-            f"forecast.alert.budget: {days_per_month} days a month must be between 0 and "
+            f"forecast.alert.budget: {days_per_month:g} days a month must be between 0 and "
             f"{DAYS_PER_MONTH:.1f}"
         )
     p = p[np.isfinite(p)]

@@ -21,6 +21,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -40,7 +41,7 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:980px;margin:1em auto;p
 h1{font-size:1.45em;margin:.3em 0}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .sub{color:#444;margin:.2em 0 .8em}.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}td,th{border:1px solid #ccc;padding:4px 7px;text-align:right}
-td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left;white-space:nowrap}th{background:#f3f3f3}
 .lvl{color:#fff;font-weight:bold;border-radius:4px;padding:1px 6px}
 .banner{padding:.8em 1em;border-radius:6px;color:#fff;font-size:1.15em}.banner p{margin:.3em 0 0;font-size:.85em}
 .facts{list-style:none;padding:0}.facts li{margin:.45em 0;padding-left:.2em}.facts b{display:inline-block;min-width:6.5em}
@@ -63,7 +64,7 @@ def _pct(x) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{100 * x:.0f} %"
 
 
-def _count_axis(ax, fc: Forecast, k: int, n_days: int) -> None:
+def _count_axis(ax, fc: Forecast, k: int, n_days: int, ncol: int = 3) -> None:
     """Observed (last n_days), expected with bands, usual level and peak threshold; nothing
     below k readable."""
     recent = fc.observed.tail(n_days)
@@ -97,7 +98,7 @@ def _count_axis(ax, fc: Forecast, k: int, n_days: int) -> None:
     ax.set_ylim(bottom=0)
     ax.set_ylabel("admissions per day")
     # above the axes: a legend inside would hide the data on some days
-    ax.legend(handles, names, fontsize="small", ncol=3, loc="lower left", bbox_to_anchor=(0, 1.0))
+    ax.legend(handles, names, fontsize="small", ncol=ncol, loc="lower left", bbox_to_anchor=(0, 1))
 
 
 def _prob_axis(bx, fc: Forecast) -> None:
@@ -123,8 +124,9 @@ def _chart(fc: Forecast, k: int, phone: bool = False) -> str:
     size, font, days = ((4.2, 5.4), 9, 14) if phone else ((8, 5.4), 10, 28)
     with plt.rc_context({"font.size": font}):
         fig, (ax, bx) = plt.subplots(2, 1, figsize=size, height_ratios=[3, 1.5], sharex=True)
-        _count_axis(ax, fc, k, days)
+        _count_axis(ax, fc, k, days, ncol=2 if phone else 3)
         _prob_axis(bx, fc)
+        bx.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         fig.autofmt_xdate()
         fig.tight_layout()
         buf = io.BytesIO()

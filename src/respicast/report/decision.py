@@ -39,6 +39,17 @@ def _scores(y: np.ndarray, p: np.ndarray, thr: float) -> dict:
     }
 
 
+def threshold_row(predictions: pl.DataFrame, h: int, thr: float) -> dict:
+    """The same scores at a given threshold (e.g. the one the run chose in training)."""
+    val = predictions.filter(pl.col("split") == "val")
+    test = predictions.filter(pl.col("split") == "test")
+    return (
+        {"horizon": h, "budget": float("nan"), "threshold": float(thr)}
+        | {f"val_{k}": v for k, v in _scores(*_arrays(val, h), thr).items()}
+        | {f"test_{k}": v for k, v in _scores(*_arrays(test, h), thr).items()}
+    )
+
+
 def decision_rows(
     predictions: pl.DataFrame, budgets=DEFAULT_BUDGETS, horizons: list[int] | None = None
 ) -> list[dict]:
@@ -84,4 +95,4 @@ def per_month(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{x:.1f}"
 
 
-__all__ = ["DEFAULT_BUDGETS", "decision_rows", "pct", "per_month", "pooled"]
+__all__ = ["DEFAULT_BUDGETS", "decision_rows", "pct", "per_month", "pooled", "threshold_row"]

@@ -7,6 +7,7 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from respicast.evaluation.evaluate import CI_METRICS
@@ -259,29 +260,38 @@ def _calibration_section(doc: Document, metrics: dict, split: str) -> None:
     )
 
 
-def _decision_section(doc: Document, predictions: pl.DataFrame | None, budgets) -> None:
+def _decision_section(
+    doc: Document, predictions: pl.DataFrame | None, budgets, metrics: dict
+) -> None:
     """The staffing trade-off per alert budget (report.decision), for the shortest and longest
-    horizons."""
-    from respicast.report.decision import decision_rows, pct, per_month
+    horizons, with the threshold the run chose in training for comparison."""
+    from respicast.report.decision import decision_rows, pct, per_month, threshold_row
 
     if predictions is None or not {"split", "peak", "peak_prob"} <= set(predictions.columns):
         return
     hs = sorted(int(h) for h in predictions["horizon"].unique().to_list())
-    rows = decision_rows(predictions, budgets, sorted({hs[0], hs[-1]}) if hs else [])
+    shown = sorted({hs[0], hs[-1]}) if hs else []
+    rows = decision_rows(predictions, budgets, shown)
     if not rows:
         return
+    for h in shown:  # the training threshold, where the metrics above were counted
+        thr = metrics.get(f"test/alert_threshold_h{h}")
+        if thr is not None and np.isfinite(thr):
+            at = [i for i, r in enumerate(rows) if r["horizon"] == h][-1] + 1
+            rows.insert(at, threshold_row(predictions, h, float(thr)))
     doc.heading("Decision view: alert budget vs peaks caught")
     doc.paragraph(
         "For each alert budget (alert days a month), the threshold is the lowest peak probability "
         "that alerted on at most that many validation days a month. 'Peaks caught': share of peak "
         "days that had an alert; 'false alerts': alert days that were not peak days, per month. "
         "More alert days catch more peaks and cost more false alarms: a ward picks the row it can "
-        "staff (conf/forecast.yaml alert.budget), the forecast page uses it."
+        "staff (conf/forecast.yaml alert.budget), the forecast page uses it. 'training "
+        "threshold': the decision threshold the metrics and confusion matrices above use."
     )
     table = [
         [
             f"h={r['horizon']} d",
-            f"{r['budget']:g}",
+            f"{r['budget']:g}" if np.isfinite(r["budget"]) else "training threshold",
             fmt(r["threshold"]),
             pct(r["val_caught"]),
             per_month(r["val_false_per_month"]),
@@ -426,7 +436,7 @@ def write_run_report(
     _model_section(doc, run_dir, model_name, test)
     _metrics_section(doc, metrics, "test")
     _calibration_section(doc, metrics, "test")
-    _decision_section(doc, predictions, budgets or DEFAULT_BUDGETS)
+    _decision_section(doc, predictions, budgets or DEFAULT_BUDGETS, metrics)
     if oracle:
         _oracle_section(doc, metrics, oracle, "test")
     if ceiling:
