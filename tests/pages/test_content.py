@@ -96,7 +96,8 @@ def test_run_report_is_readable(report_page, page_parts):
         assert i in html, i
     assert "{'" not in html and "[&#x27;" not in html  # no raw Python dict or list
     assert "<td>model.hidden_size</td><td>64</td>" in html
-    assert "6 of 12, val/loss 0.5000" in html  # best epoch from metrics.csv
+    assert "7 of 12, val/loss 0.5000" in html  # best epoch (0-based 6) from metrics.csv
+    assert "<td>model.class</td>" not in html  # no _target_ in that synthetic config
     assert re.search(
         r"<td>weather</td><td>synop \(3h\)</td><td>2021-01-04 to 2022-05-18</td>", html
     )

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from torchmetrics.functional.classification import binary_roc  # noqa: E402
 
 from respicast.evaluation import metrics as M  # noqa: E402
@@ -119,7 +120,7 @@ def plot_reliability(test: pl.DataFrame, path: Path, n_bins: int = 10) -> Path:
 def plot_learning_curves(curves: pl.DataFrame, path: Path, model_name: str = "model") -> Path:
     """Train and validation loss per epoch (from the CSV logger), the best epoch marked."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    epoch = curves["epoch"].to_numpy()
+    epoch = curves["epoch"].to_numpy() + 1  # counted from 1, as the report says
     for col, colour in (("train/loss", "tab:blue"), ("val/loss", "tab:orange")):
         if col in curves.columns:
             ax.plot(
@@ -132,6 +133,7 @@ def plot_learning_curves(curves: pl.DataFrame, path: Path, model_name: str = "mo
             epoch[i], v[i], "o", ms=9, mfc="none", color="black", label=f"best epoch {epoch[i]}"
         )
     ax.set(xlabel="epoch", ylabel="loss", title=f"Learning curves, {model_name}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     return _save(fig, path)
 

@@ -28,13 +28,20 @@ def outcome_text(data_cfg, configured: str | None) -> str:
 
 
 def labels(cfg: dict, data_cfg, area: str) -> dict:
-    """{outcome, hospital, ward, area, sources} for the page (conf/forecast.yaml `labels`)."""
+    """{outcome, hospital, ward, area, sources} for the page (conf/forecast.yaml `labels`, with
+    `labels.by_data.<data name>` over the defaults)."""
     lab = dict(cfg or {})
+    by = (lab.get("by_data") or {}).get(data_cfg.get("name")) or {}
+    if lab.get("area"):
+        area = lab["area"]
+    elif area in ("city", "", None):  # the level's name says nothing; a zone's name does
+        area = by.get("area") or f"the whole area of the data ({data_cfg.get('name')})"
+    lab |= {k: v for k, v in by.items() if k != "area"}
     return {
         "outcome": outcome_text(data_cfg, lab.get("outcome")),
         "hospital": lab.get("hospital"),
         "ward": lab.get("ward"),
-        "area": lab.get("area") or area,
+        "area": area,
         "sources": dict(lab.get("sources") or {}),
     }
 

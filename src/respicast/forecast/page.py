@@ -25,6 +25,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from respicast.forecast.core import Forecast  # noqa: E402
 from respicast.forecast.export import day_records, observed_records  # noqa: E402
@@ -97,6 +98,7 @@ def _count_axis(ax, fc: Forecast, k: int, n_days: int, ncol: int = 3) -> None:
         names.append(f"counts <{k} not shown")
     ax.set_ylim(bottom=0)
     ax.set_ylabel("admissions per day")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     # above the axes: a legend inside would hide the data on some days
     ax.legend(handles, names, fontsize="small", ncol=ncol, loc="lower left", bbox_to_anchor=(0, 1))
 

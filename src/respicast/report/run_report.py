@@ -126,8 +126,12 @@ def _data_section(doc: Document, data_summary: dict) -> None:
 
 
 def _flat(d, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested config -> (dotted key, text); Hydra's `_target_` shown as `class`."""
     out = []
     for k, v in (d or {}).items():
+        if k == "_partial_":
+            continue
+        k = "class" if k == "_target_" else k
         if isinstance(v, dict):
             out += _flat(v, f"{prefix}{k}.")
         else:
@@ -197,7 +201,7 @@ def _model_section(doc: Document, run_dir: Path, model_name: str, test: pl.DataF
         rows.append(
             [
                 "best epoch (lowest val/loss)",
-                f"{best['epoch']} of {curves.height}, val/loss {best['val/loss']:.4f}",
+                f"{best['epoch'] + 1} of {curves.height}, val/loss {best['val/loss']:.4f}",
             ]
         )
     elif cfg:
