@@ -23,6 +23,14 @@ from respicast.table import GROUPS, DailyTable
 log = logging.getLogger(__name__)
 
 
+def calendar_index(origin: np.datetime64, lookback: int, horizon: int) -> np.ndarray:
+    """[L + H, 2] month (0-11) and weekday (0 = Monday) of days t-L+1 .. t+H."""
+    days = np.datetime64(origin, "D") + np.arange(1 - lookback, horizon + 1)
+    month = days.astype("datetime64[M]").astype(int) % 12
+    weekday = (days.astype(int) + 3) % 7  # 1970-01-01 was a Thursday
+    return np.stack([month, weekday], axis=1).astype(np.int64)
+
+
 class WindowDataset(Dataset):
     """One sample per origin; each item copies only its own window out of the strided views."""
 
@@ -45,6 +53,10 @@ class WindowDataset(Dataset):
             "level": copy(ws.level[i]),
             # peak threshold at t (nan = undefined): a count model's tail probability needs it
             "threshold": copy(ws.threshold[i]),
+            # month (0-11) and weekday (0 = Monday) of the lookback days then the target days
+            "calendar_index": torch.from_numpy(
+                calendar_index(ws.origins[i], ws.lookback, ws.horizon)
+            ),
             "y_count": copy(ws.y_count[i]),
             "y_peak": copy(ws.y_peak[i]),
         }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
@@ -65,6 +66,22 @@ def tail_logit(
     return torch.where(undefined, torch.full_like(logit, torch.nan), logit)
 
 
+def season_table(ws, min_count: int = 5) -> np.ndarray:
+    """[12, 7] log mean of count / level per month x weekday of the target day, from the h=1
+    targets of a (training) WindowSet; a cell with fewer than min_count days gets the overall mean."""
+    y = ws.y_count[:, 0] / np.clip(ws.level, 1e-3, None)
+    days = ws.origins.astype("datetime64[D]") + 1
+    month = days.astype("datetime64[M]").astype(int) % 12
+    weekday = (days.astype(int) + 3) % 7
+    ok = np.isfinite(y)
+    overall = float(np.mean(y[ok])) if ok.any() else 1.0
+    total, n = np.zeros((12, 7)), np.zeros((12, 7))
+    np.add.at(total, (month[ok], weekday[ok]), y[ok])
+    np.add.at(n, (month[ok], weekday[ok]), 1)
+    mean = np.where(n >= min_count, total / np.maximum(n, 1), overall)
+    return np.log(np.clip(mean, 1e-3, None))
+
+
 class ForecastModule(pl.LightningModule):
     def __init__(
         self,
@@ -80,6 +97,7 @@ class ForecastModule(pl.LightningModule):
         peak_prob: str = "head",
         skip_lags: int = 0,
         past_dropout: float = 0.0,
+        season_offset: bool = False,
     ):
         super().__init__()
         if likelihood not in LIKELIHOODS:
@@ -113,6 +131,9 @@ class ForecastModule(pl.LightningModule):
             nn.Linear(self.skip_lags + h * dims.n_future + 1, 2 * h) if self.skip_lags else None
         )
         self.log_k = nn.Parameter(torch.full((h,), 2.0)) if likelihood == "negbin" else None
+        # month x weekday log ratio count / level of the training part (fitted in on_fit_start):
+        # history is read relative to it and the count forecast is a correction of it
+        self.log_season = nn.Buffer(torch.zeros(12, 7)) if season_offset else None
         self.val_auroc = nn.ModuleList([BinaryAUROC() for _ in range(h)])
         self.val_mae = MeanAbsoluteError()
 
@@ -121,6 +142,12 @@ class ForecastModule(pl.LightningModule):
         """Expected counts (B, H) and peak logits (B, H)."""
         level = batch["level"].clamp_min(1e-3)
         hist = batch["history"] / level[:, None]
+        season = torch.zeros_like(batch["y_count"])
+        if self.log_season is not None:
+            ci = batch["calendar_index"]
+            cell = self.log_season[ci[..., 0], ci[..., 1]]  # [B, L + H]
+            hist = hist / torch.exp(cell[:, : self.dims.lookback])
+            season = cell[:, self.dims.lookback :]
         known = torch.isfinite(hist)
         past = batch["past"]
         if self.training and self.hparams.get("past_dropout", 0.0) > 0:
@@ -135,12 +162,19 @@ class ForecastModule(pl.LightningModule):
         if self.skip is not None:
             out = out + self.skip(self._skip_inputs(hist, level, batch))
         out = out.view(-1, self.dims.horizon, 2)
-        mu = level[:, None] * torch.exp(out[..., 0].clamp(-8, 8))
+        mu = level[:, None] * torch.exp(out[..., 0].clamp(-8, 8) + season)
         mode = self.hparams.get("peak_prob", "head")
         if mode == "head":
             return mu, out[..., 1]
         tail = tail_logit(mu, self.log_k, batch["threshold"]).clamp(-30, 30)
         return mu, tail if mode == "tail" else tail + out[..., 1]
+
+    def on_fit_start(self) -> None:
+        dm = getattr(self.trainer, "datamodule", None)
+        if self.log_season is not None and dm is not None:
+            self.log_season.copy_(
+                torch.as_tensor(season_table(dm.part("train")), dtype=torch.float32)
+            )
 
     def _skip_inputs(
         self, hist: torch.Tensor, level: torch.Tensor, batch: dict[str, torch.Tensor]
