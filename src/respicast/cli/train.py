@@ -33,6 +33,13 @@ def _requeued_checkpoint(out_dir: Path) -> str | None:
     return ckpt
 
 
+def _is_global_zero() -> bool:
+    # set by the Lightning strategy from the process's global rank; 0 outside DDP
+    from lightning.pytorch.utilities import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate on the held-out later period, write the run files; return all metrics."""
     # heavy imports here, not at module load: `respicast-train --help` must start fast
@@ -63,6 +70,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             extra_callbacks=_pruning_callbacks(cfg),
             ckpt_path=cfg.get("ckpt_path") or _requeued_checkpoint(out_dir),
         )
+        if not _is_global_zero():  # DDP: rank 0 alone predicts, scores and writes the run dir
+            status = "success"
+            return {}
         metrics = evaluate_run(cfg, dm, preds, out_dir, loggers=loggers, model=model)
         status = "success"
     except Exception as e:
@@ -80,6 +90,8 @@ def main(cfg: DictConfig) -> float | None:
 
     apply_extras(cfg)
     metrics = train(cfg)
+    if not _is_global_zero():
+        return None  # rank 0 returns the optimized metric
     value = metrics.get(cfg.optimized_metric) if cfg.get("optimized_metric") else None
     if cfg.get("optimized_metric") and value is None:
         raise KeyError(
