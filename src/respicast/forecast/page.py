@@ -89,6 +89,7 @@ def _count_axis(ax, fc: Forecast, k: int, n_days: int, ncol: int = 3) -> None:
         v = d[col].to_numpy().astype(float)
         return np.where(v >= k, v, np.nan)
 
+    ax.axvline(np.datetime64(fc.asof), color="#888", lw=1, ls=":", label="as-of date")
     ax.plot(days, above_k("usual"), ":", color="#2e7d32", lw=2, label="usual for the season")
     ax.plot(days, above_k("peak_threshold"), "--", color="#c62828", lw=1.2, label="peak above")
     handles, names = ax.get_legend_handles_labels()
@@ -109,6 +110,7 @@ def _prob_axis(bx, fc: Forecast) -> None:
     days = d["date"].to_numpy()
     p = 100 * np.nan_to_num(d["peak_prob"].to_numpy())
     bx.bar(days, p, color=[COLORS[x] for x in d["level"]], width=0.7, alpha=0.85, zorder=2)
+    bx.axvline(np.datetime64(fc.asof), color="#888", lw=1, ls=":")
     for lv, style in (("watch", "--"), ("alert", "-.")):
         thr = 100 * d[f"{lv}_threshold"].to_numpy()
         bx.step(
@@ -365,7 +367,7 @@ def _decision(fc: Forecast) -> str:
 def _days_table(fc: Forecast, recs: list[dict], k: int) -> str:
     pcts = [round(100 * x) for x in fc.intervals]
     head = ["day", "expected", *[f"{p} % range" for p in pcts], "usual", "peak above"]
-    head += ["peak probability", "level"]
+    head += ["peak prob.", "level"]
     rows = []
     for r in recs:
         rows.append(

@@ -24,7 +24,7 @@ th { background: #eee; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figure { margin: 1em 0; }
 @media (max-width: 600px) { body { margin: 0.5em auto; } table { font-size: 0.8em; }
-  th, td { padding: 3px 4px; } }
+  th, td { padding: 3px 4px; white-space: nowrap; } }
 .note { color: #555; font-size: 0.9em; }
 """
 
