@@ -24,7 +24,15 @@ class RunError(ValueError):
 
 
 # data keys that only say where files are or how to load them: free to differ from training
-LOCATION_KEYS = ("cache_dir", "batch_size", "num_workers", "world", "name")
+LOCATION_KEYS = (
+    "cache_dir",
+    "batch_size",
+    "num_workers",
+    "pin_memory",
+    "persistent_workers",
+    "world",
+    "name",
+)
 LOCATION_LEAVES = ("path", "paths", "db", "zones_csv")
 
 

@@ -191,11 +191,16 @@ class WindowDataModule(pl_.LightningDataModule):
     # -- loaders --------------------------------------------------------------------------------
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         ds = WindowDataset(self.part(name))
+        workers = int(self.cfg.get("num_workers", 0))
         return DataLoader(
             ds,
             batch_size=int(self.cfg.get("batch_size", 64)),
             sampler=EpochSeededSampler(len(ds), self.seed) if shuffle else None,
-            num_workers=int(self.cfg.get("num_workers", 0)),
+            num_workers=workers,
+            # trainer=gpu: page-locked batches copy to the GPU asynchronously; workers kept
+            # between epochs instead of restarted
+            pin_memory=bool(self.cfg.get("pin_memory", False)),
+            persistent_workers=workers > 0 and bool(self.cfg.get("persistent_workers", False)),
         )
 
     def train_dataloader(self) -> DataLoader:
