@@ -243,20 +243,22 @@ def make_forecast(
         notes=notes,
         labels=context.labels(as_dict(cfg.get("labels")), dm.cfg, used.area),
         peak_rule=context.peak_rule_text(dm.cfg),
-        decision=_decision(run, cfg),
+        decision=_decision(run, cfg, known_by),
         budgets=dict(as_dict(cfg.get("alert")).get("budget") or alerts.DEFAULT_BUDGET),
         val_period=_period(val),
     )
 
 
-def _decision(run: TrainedRun, cfg) -> list[dict]:
-    """The decision view (alert budget vs peaks caught) from the run's val/test predictions."""
+def _decision(run: TrainedRun, cfg, known_by: dt.date) -> list[dict]:
+    """The decision view (alert budget vs peaks caught) from the run's val/test predictions of
+    days whose count was known by the as-of date (the page shows nothing it could not know)."""
     from respicast.report.decision import DEFAULT_BUDGETS, decision_rows, pooled
 
     if run.predictions is None:
         return []
     budgets = list((cfg.get("decision") or {}).get("budgets") or DEFAULT_BUDGETS)
-    return pooled(decision_rows(run.predictions, budgets))
+    known = run.predictions.filter(pl.col("target_date") <= known_by)
+    return pooled(decision_rows(known, budgets))
 
 
 def _period(val: pl.DataFrame | None) -> str:

@@ -359,8 +359,8 @@ def _decision(fc: Forecast) -> str:
         '<h2 id="decision">Choosing the alert budget</h2><p>More alert days catch more peaks but '
         "cost more false alarms. For each budget: the share of peak days that had an alert, and "
         "the alert days without a peak, per month; on the validation days the thresholds were "
-        "set on and on the later test days the model never saw (mean over the horizons).</p>"
-        + _table(head, rows, classes, wide={1, 2})
+        "set on and on the later test days the model never saw, up to the as-of date (mean over "
+        "the horizons).</p>" + _table(head, rows, classes, wide={1, 2})
     )
 
 

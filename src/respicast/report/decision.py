@@ -76,13 +76,18 @@ def decision_rows(
     return rows
 
 
+def _mean(values: list[float]) -> float:
+    v = np.asarray(values, float)
+    return float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
+
+
 def pooled(rows: list[dict]) -> list[dict]:
     """Per budget, the mean over horizons (the page's one-line-per-budget view)."""
     out = []
     for b in sorted({r["budget"] for r in rows}):
         sub = [r for r in rows if r["budget"] == b]
         keys = [k for k in sub[0] if k.startswith(("val_", "test_")) and not k.endswith("n_pos")]
-        mean = {k: float(np.nanmean([r[k] for r in sub])) if sub else np.nan for k in keys}
+        mean = {k: _mean([r[k] for r in sub]) for k in keys}
         out.append({"budget": b, "horizons": len(sub)} | mean)
     return out
 
