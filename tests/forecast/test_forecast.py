@@ -62,6 +62,21 @@ def test_cli_writes_the_three_files(lstm_run, tmp_path):
     assert doc["freshness"]["admissions"]["staleness_days"] == 1
     html = (out / "forecast.html").read_text()
     assert "data:image/png;base64," in html and "Data freshness" in html and 'src="http' not in html
+    assert str(lstm_run) not in html and f"run {lstm_run.name}" in html  # no server path
+
+
+def test_page_decision_view_uses_only_days_known_by_the_asof_date(lstm_run, chicago_table):
+    from respicast.report.decision import decision_rows, pooled
+    from respicast.trained_run import load_run
+
+    fc = make_forecast(str(lstm_run), ASOF, CFG, table=chicago_table)
+    preds = load_run(lstm_run).predictions
+    known = preds.filter(pl.col("target_date") <= dt.date(1999, 3, 9))  # latency 1 day
+    assert known.height < preds.height  # the test period goes on after the as-of date
+    budgets = [1, 2, 4, 6, 8, 12]
+    assert fc.decision == pooled(decision_rows(known, budgets))
+    assert fc.decision != pooled(decision_rows(preds, budgets))
+    assert [r["budget"] for r in fc.decision] == budgets
 
 
 def test_values_published_after_asof_do_not_change_the_forecast(lstm_run, chicago_table):
