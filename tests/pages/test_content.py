@@ -83,6 +83,8 @@ def test_what_the_data_could_not_say(forecast_page):
     html = forecast_page.read_text()
     limits = re.search(r'id="limits">.*?</ul>', html, re.S).group(0)
     assert "COVID-19 admissions: last data 320 days old" in limits
+    short = re.search(r'id="data-short">(.*?)</li>', html, re.S).group(1)
+    assert "COVID-19 admissions: not updated" in short
     assert "pollen_betula" in limits
     fresh = re.search(r'id="freshness">.*?</table>', html, re.S).group(0)
     assert "no limit" in fresh and "the series stopped in 2023" in fresh

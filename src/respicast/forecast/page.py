@@ -254,7 +254,13 @@ def _freshness_words(fc: Forecast) -> str:
     if late:
         names = ", ".join(_source_name(fc, n) for n in late)
         return text + f'; <span class="stale">out of date: {_e(names)}</span>'
-    return text + "; every other source within its age limit"
+    old = [
+        _source_name(fc, n)
+        for n, c in fc.coverage.items()
+        if c.get("max_staleness_days") is None and (c.get("staleness_days") or 0) > 14
+    ]
+    text += "; every other source within its age limit"
+    return text + (f" ({_e(', '.join(old))}: not updated, see below)" if old else "")
 
 
 def _limits(fc: Forecast) -> str:
