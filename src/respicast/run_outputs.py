@@ -36,7 +36,9 @@ def _score_truth_rows(dm, test, cfg, name: str, predicted, prob) -> dict[str, fl
     from respicast.evaluation import evaluate_predictions
 
     # the truth replaces the model's outputs (and anything derived from them)
-    rows = test.drop("peak_prob_raw", "alert", "alert_threshold", strict=False).with_columns(
+    rows = test.drop(
+        "peak_prob_raw", "alert", "alert_threshold", "dispersion", strict=False
+    ).with_columns(
         predicted=pl.Series(predicted, dtype=pl.Float64),
         peak_prob=pl.Series(prob, dtype=pl.Float64),
         model=pl.lit(name),
@@ -141,7 +143,9 @@ def write_outputs(
     extra_metrics: dict | None = None,
     model_name: str | None = None,
 ) -> dict[str, float]:
+    from respicast.evaluation.config import load_config
     from respicast.evaluation.plots import log_to_wandb, save_run_plots
+    from respicast.evaluation.quantiles import write_quantiles
     from respicast.report import write_run_report
 
     name = model_name or getattr(model, "name", None) or str(cfg.model.get("name", "model"))
@@ -151,6 +155,7 @@ def write_outputs(
     metrics.update(ceiling_metrics(dm, result.test, cfg))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
     write_run_files(out_dir, cfg, metrics, predictions)
+    write_quantiles(out_dir, predictions, load_config(cfg.evaluation).quantile_levels)
     plots = save_run_plots(result.test, out_dir / "plots", result.thresholds)
     oracle = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("oracle/")} or None
     ceiling = {k: v for k, v in metrics.items() if k.startswith("ceiling")} or None

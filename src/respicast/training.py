@@ -16,6 +16,7 @@ from omegaconf import DictConfig, open_dict
 
 from respicast.dataset.datamodule import Dims, WindowDataModule
 from respicast.dataset.splits import Split
+from respicast.evaluation.quantiles import with_model_dispersion
 from respicast.models.predict import is_deep, predict_arrays, predictions_frame
 from respicast.utils.instantiate import instantiate_named
 
@@ -99,5 +100,6 @@ def fit_and_predict(
     for part in ("val", "test"):
         ws = dm.part(part)
         counts, probs = predict_arrays(model, ws)
-        preds[part] = predictions_frame(ws, counts, probs, model=name, split=part, fold=fold)
+        frame = predictions_frame(ws, counts, probs, model=name, split=part, fold=fold)
+        preds[part] = with_model_dispersion(model, frame, counts)  # its count distribution's k
     return model, preds

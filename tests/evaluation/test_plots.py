@@ -16,7 +16,7 @@ def evaluated():
 
 def test_save_run_plots_writes_readable_pngs(evaluated, tmp_path):
     pngs = save_run_plots(evaluated.test, tmp_path, evaluated.thresholds)
-    assert set(pngs) == {"roc", "reliability", "confusion", "timeseries_h1", "timeseries_h7"}
+    assert set(pngs) == {"roc", "reliability", "confusion", "timeseries_h1", "timeseries_h7", "pit"}
     for path in pngs.values():
         pixels = image.imread(path)
         assert pixels.shape[0] > 300 and pixels.shape[1] > 300

@@ -47,6 +47,7 @@ def backtest(cfg: DictConfig) -> dict[str, float]:
 def checkpoint(cfg: DictConfig) -> dict[str, float]:
     from respicast.dataset.datamodule import WindowDataModule
     from respicast.evaluation import evaluate_predictions
+    from respicast.evaluation.quantiles import with_model_dispersion
     from respicast.models.predict import predict_arrays, predictions_frame
     from respicast.run_outputs import write_outputs
     from respicast.trained_run import RunError, load_model, load_run, requested_data_config
@@ -65,7 +66,8 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
     for part in ("val", "test"):
         ws = dm.part(part)
         counts, probs = predict_arrays(model, ws)
-        preds[part] = predictions_frame(ws, counts, probs, model=run.model_name, split=part)
+        frame = predictions_frame(ws, counts, probs, model=run.model_name, split=part)
+        preds[part] = with_model_dispersion(model, frame, counts)
     result = evaluate_predictions(preds["val"], preds["test"], cfg.evaluation, dm.reference_prob())
     extra = {}
     out_dir = Path(cfg.paths.output_dir)

@@ -8,6 +8,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from respicast.evaluation.calibration import METHODS
+from respicast.evaluation.quantiles import HUB_LEVELS
 from respicast.evaluation.thresholds import RULES
 
 
@@ -35,6 +36,7 @@ class EvaluationConfig:
     min_positives: int = 20
     ece_bins: int = 10
     mase_naive: str = "persistence"
+    quantile_levels: tuple[float, ...] = HUB_LEVELS
 
 
 def _build(cls, raw: dict[str, Any], where: str):
@@ -75,4 +77,7 @@ def load_config(cfg: DictConfig | dict | EvaluationConfig | None) -> EvaluationC
         raise ValueError(
             f"config evaluation.bootstrap.block: only 'iso_week' is supported, got {out.bootstrap.block!r}"
         )
+    from respicast.evaluation.proper_scores import interval_pairs
+
+    interval_pairs(out.quantile_levels)  # in (0, 1), sorted, symmetric with a median (WIS)
     return out

@@ -22,9 +22,11 @@ import polars as pl
 from omegaconf import DictConfig
 
 from respicast.evaluation import metrics as M
+from respicast.evaluation import proper_scores
 from respicast.evaluation.bootstrap import bootstrap_cis, iso_week_ids
 from respicast.evaluation.calibration import HorizonCalibrators, fit_calibrators
 from respicast.evaluation.config import EvaluationConfig, load_config
+from respicast.evaluation.quantiles import ensure_dispersion
 from respicast.evaluation.thresholds import choose_threshold
 
 log = logging.getLogger(__name__)
@@ -254,7 +256,17 @@ def _score_split(
             )
             for m, (lo, hi) in cis.items():
                 result[key(m) + "_lo"], result[key(m) + "_hi"] = lo, hi
+        result.update(_proper_scores(sub, cfg, key, f"{split} h={h}", cfg.bootstrap.seed + h))
     return result
+
+
+def _proper_scores(sub: pl.DataFrame, cfg: EvaluationConfig, key, where: str, seed: int) -> dict:
+    """WIS (+ parts), CRPS, log score and coverage of the count distribution, with CIs."""
+    point, cis = proper_scores.horizon_scores(sub, cfg.quantile_levels, cfg.bootstrap, seed, where)
+    out = {key(m): v for m, v in point.items()}
+    for m, (lo, hi) in cis.items():
+        out[key(m) + "_lo"], out[key(m) + "_hi"] = lo, hi
+    return out
 
 
 def _calibrated(
@@ -344,6 +356,7 @@ def evaluate_predictions(
             if not np.isfinite(mase_scale[h]) or mase_scale[h] == 0:
                 log.warning("h=%d: naive MAE on val is %s; MASE is NaN", h, mase_scale[h])
 
+    val, test = ensure_dispersion(val, test)  # the count distribution of the proper scores
     val_cal = _calibrated(val.filter(pl.col("horizon").is_in(horizons)), calibrators, thresholds)
     test_cal = _calibrated(test.filter(pl.col("horizon").is_in(horizons)), calibrators, thresholds)
     metrics: dict[str, Any] = {}

@@ -117,6 +117,25 @@ def plot_reliability(test: pl.DataFrame, path: Path, n_bins: int = 10) -> Path:
     return _save(fig, path)
 
 
+def plot_pit(test: pl.DataFrame, path: Path, n_bins: int = 10, seed: int = 0) -> Path:
+    """Randomised PIT histogram per horizon of the count distribution (predicted, dispersion)."""
+    from respicast.evaluation.proper_scores import observed_counts, randomized_pit
+
+    horizons = _horizons(test)
+    fig, axes = plt.subplots(1, len(horizons), figsize=(2.2 * len(horizons) + 1, 3.0), sharey=True)
+    for ax, h in zip(np.atleast_1d(axes), horizons, strict=True):
+        sub = test.filter((pl.col("horizon") == h) & pl.col("observed").is_not_null())
+        y = observed_counts(sub["observed"].cast(pl.Float64).to_numpy(), f"PIT h={h}")
+        k = sub["dispersion"].cast(pl.Float64).fill_null(np.inf).to_numpy()
+        u = randomized_pit(y, sub["predicted"].cast(pl.Float64).to_numpy(), k, seed + h)
+        ax.hist(u[np.isfinite(u)], bins=n_bins, range=(0, 1), density=True, color="tab:blue")
+        ax.axhline(1.0, ls=":", color="grey")
+        ax.set(title=f"h={h} d", xlabel="PIT", xlim=(0, 1))
+    np.atleast_1d(axes)[0].set_ylabel("density (1 = uniform)")
+    fig.suptitle(f"Randomised PIT, test, {_model_name(test)}", fontsize=9)
+    return _save(fig, path)
+
+
 def plot_learning_curves(curves: pl.DataFrame, path: Path, model_name: str = "model") -> Path:
     """Train and validation loss per epoch (from the CSV logger), the best epoch marked."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -245,6 +264,8 @@ def save_run_plots(
         "reliability": plot_reliability(test, out_dir / "reliability.png"),
         "confusion": plot_confusion(test, thresholds, out_dir / "confusion.png"),
     }
+    if "dispersion" in test.columns:  # the count distribution is known: its PIT
+        pngs["pit"] = plot_pit(test, out_dir / "pit.png")
     for h in sorted({horizons[0], horizons[-1]}):
         pngs[f"timeseries_h{h}"] = plot_timeseries(
             test, h, thresholds, out_dir / f"timeseries_h{h}.png"

@@ -6,7 +6,7 @@ import math
 
 # which way is better, for the "best" mark; metrics absent here are never marked
 HIGHER_IS_BETTER = {"auroc", "auprc", "bss", "sensitivity", "specificity", "ppv"}
-LOWER_IS_BETTER = {"brier", "ece", "mae", "mase", "poisson_deviance"}
+LOWER_IS_BETTER = {"brier", "ece", "mae", "mase", "poisson_deviance", "wis", "crps", "logscore"}
 LABELS = {
     "auroc": "AUROC",
     "auprc": "AUPRC",
@@ -19,6 +19,15 @@ LABELS = {
     "mae": "MAE",
     "mase": "MASE",
     "poisson_deviance": "Poisson dev.",
+    "wis": "WIS",
+    "wis_dispersion": "WIS disp.",
+    "wis_overprediction": "WIS over",
+    "wis_underprediction": "WIS under",
+    "crps": "CRPS",
+    "logscore": "log score",
+    "cover50": "cover 50%",
+    "cover80": "cover 80%",
+    "cover95": "cover 95%",
 }
 
 

@@ -29,6 +29,7 @@ PLOT_CAPTIONS = {
     "roc": "ROC curves by horizon (dot: chosen alert threshold)",
     "reliability": "Reliability diagram (equal-count bins) with the distribution of predicted probabilities",
     "confusion": "Confusion matrices at the chosen alert thresholds",
+    "pit": "Randomised PIT histograms of the count distribution (flat = calibrated)",
 }
 
 
@@ -242,6 +243,28 @@ def _metrics_section(doc: Document, metrics: dict, split: str) -> None:
     )
 
 
+def _proper_scores_section(doc: Document, metrics: dict, split: str) -> None:
+    """WIS and its parts, CRPS, log score and interval coverage per horizon (evaluation.proper_scores)."""
+    from respicast.evaluation.proper_scores import SCORES
+
+    horizons = [h for h in _horizons_in(metrics, split) if f"{split}/wis_h{h}" in metrics]
+    if not horizons:
+        return
+    doc.heading(f"Count distribution ({split})")
+    rows = [
+        [f"h={h} d"] + [fmt_ci(*metric_triplet(metrics, f"{split}/{m}_h{h}")) for m in SCORES]
+        for h in horizons
+    ]
+    doc.table(["horizon"] + [LABELS.get(m, m) for m in SCORES], rows)
+    doc.paragraph(
+        "Proper scores of each model's count distribution (its expected count and dispersion), "
+        "lower is better: weighted interval score over evaluation.quantile_levels (Bracher et al. "
+        "2021) with its dispersion / over- / under-prediction parts, CRPS, log score -log P(y). "
+        "Coverage: share of days inside the central 50/80/95 % interval (target: the nominal "
+        "level; counts are discrete, so a calibrated interval covers slightly more)."
+    )
+
+
 def _calibration_section(doc: Document, metrics: dict, split: str) -> None:
     """Before → after the calibrator fitted on validation, when one was fitted."""
     horizons = [h for h in _horizons_in(metrics, split) if f"{split}/brier_raw_h{h}" in metrics]
@@ -439,6 +462,7 @@ def write_run_report(
 
     _model_section(doc, run_dir, model_name, test)
     _metrics_section(doc, metrics, "test")
+    _proper_scores_section(doc, metrics, "test")
     _calibration_section(doc, metrics, "test")
     _decision_section(doc, predictions, budgets or DEFAULT_BUDGETS, metrics)
     if oracle:
