@@ -77,3 +77,39 @@ def test_module_forecast_starts_from_the_seasonal_mean(table, data_cfg):
     ci = batch["calendar_index"][:, dm.dims.lookback :]
     expected = batch["level"][:, None] * torch.exp(model.log_season[ci[..., 0], ci[..., 1]])
     torch.testing.assert_close(mu, expected)
+
+
+def test_ewma_weights_decay_from_the_origin_and_sum_to_one_over_a_long_window():
+    from respicast.models.module import ewma_weights
+
+    w = ewma_weights([0.5, 0.1], lookback=200)
+    assert w.shape == (200, 2)
+    torch.testing.assert_close(w[-1], torch.tensor([0.5, 0.1]))  # the origin's day
+    torch.testing.assert_close(w[-2], torch.tensor([0.25, 0.09]))
+    torch.testing.assert_close(w.sum(0), torch.ones(2), atol=1e-4, rtol=0)
+
+
+def test_ewma_prior_forecasts_the_recent_level_over_known_days(table, data_cfg):
+    dm = WindowDataModule(data_cfg, table=table, seed=0)
+    dm.setup()
+    model = ForecastModule(
+        net=functools.partial(LSTMNet, hidden_size=8, num_layers=1),
+        dims=dm.dims,
+        optimizer=functools.partial(torch.optim.AdamW),
+        ewma_alphas=[0.3],
+    )
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+        model.head[-1].bias.zero_()
+    batch = dict(next(iter(dm.val_dataloader())))
+    hist = batch["history"].clone()
+    hist[:, -10:] = 2.0 * batch["level"][:, None]  # the last 10 days at twice the level ...
+    hist[:, -1] = float("nan")  # ... and the origin's count not published yet
+    batch["history"] = hist
+    mu, _ = model.eval()(batch)
+    w = model.ewma[:, 0]
+    rel = torch.nan_to_num(hist / batch["level"][:, None], 0.0)
+    known = torch.isfinite(hist).float()
+    want = batch["level"] * (rel @ w) / (known @ w)
+    torch.testing.assert_close(mu, want[:, None].expand_as(mu), rtol=1e-4, atol=1e-4)
+    assert (mu[:, 0] > 1.5 * batch["level"]).all()  # follows the recent doubling

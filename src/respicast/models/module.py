@@ -66,6 +66,13 @@ def tail_logit(
     return torch.where(undefined, torch.full_like(logit, torch.nan), logit)
 
 
+def ewma_weights(alphas, lookback: int) -> torch.Tensor:
+    """[L, A] weights alpha (1 - alpha)^j of the day j days before the origin (last row = t)."""
+    j = torch.arange(lookback - 1, -1, -1, dtype=torch.float32)[:, None]
+    a = torch.tensor([float(x) for x in alphas], dtype=torch.float32)[None, :]
+    return a * (1 - a) ** j
+
+
 def season_table(ws, min_count: int = 5) -> np.ndarray:
     """[12, 7] log mean of count / level per month x weekday of the target day, from the h=1
     targets of a (training) WindowSet; a cell with fewer than min_count days gets the overall mean."""
@@ -98,6 +105,7 @@ class ForecastModule(pl.LightningModule):
         skip_lags: int = 0,
         past_dropout: float = 0.0,
         season_offset: bool = False,
+        ewma_alphas: tuple[float, ...] = (),
     ):
         super().__init__()
         if likelihood not in LIKELIHOODS:
@@ -127,9 +135,17 @@ class ForecastModule(pl.LightningModule):
         # linear path beside the net: the last `skip_lags` days of log(history / level), the
         # target days' calendar and log(threshold / level) straight to the outputs (an AR term)
         self.skip_lags = min(int(skip_lags), dims.lookback)
-        self.skip = (
-            nn.Linear(self.skip_lags + h * dims.n_future + 1, 2 * h) if self.skip_lags else None
-        )
+        # exponentially weighted means of the relative history (one per alpha, over the known
+        # days of the lookback): the recent level, which an ETS forecast reads from the counts
+        self.ewma = nn.Buffer(ewma_weights(ewma_alphas, dims.lookback), persistent=False)
+        n_skip = self.skip_lags + len(ewma_alphas) + h * dims.n_future + 1
+        self.skip = nn.Linear(n_skip, 2 * h) if self.skip_lags or len(ewma_alphas) else None
+        if self.skip is not None and len(ewma_alphas):
+            # start from 'tomorrow is at the recent level' (the first alpha's mean), not noise
+            with torch.no_grad():
+                self.skip.weight.zero_()
+                self.skip.bias.zero_()
+                self.skip.weight[0::2, self.skip_lags] = 1.0
         self.log_k = nn.Parameter(torch.full((h,), 2.0)) if likelihood == "negbin" else None
         # month x weekday log ratio count / level of the training part (fitted in on_fit_start):
         # history is read relative to it and the count forecast is a correction of it
@@ -180,9 +196,14 @@ class ForecastModule(pl.LightningModule):
         self, hist: torch.Tensor, level: torch.Tensor, batch: dict[str, torch.Tensor]
     ) -> torch.Tensor:
         """Inputs of the linear path; an unknown day or threshold counts as 'at the level'."""
-        lags = torch.log(torch.nan_to_num(hist[:, -self.skip_lags :], 1.0).clamp_min(0.05))
+        recent = hist[:, hist.shape[1] - self.skip_lags :]  # (-0: would take every day)
+        lags = torch.log(torch.nan_to_num(recent, 1.0).clamp_min(0.05))
+        known = torch.isfinite(hist).float()
+        weight = known @ self.ewma
+        ewma = (torch.nan_to_num(hist, 0.0) @ self.ewma) / weight.clamp_min(1e-6)
+        ewma = torch.log(torch.where(weight > 0, ewma, torch.ones_like(ewma)).clamp_min(0.05))
         thr = torch.log(torch.nan_to_num(batch["threshold"] / level, 1.0).clamp_min(0.05))
-        return torch.cat([lags, batch["future"].flatten(1), thr[:, None]], dim=1)
+        return torch.cat([lags, ewma, batch["future"].flatten(1), thr[:, None]], dim=1)
 
     def _loss(
         self, batch: dict[str, torch.Tensor]
