@@ -16,6 +16,7 @@ from respicast.evaluation.config import load_config
 from respicast.evaluation.proper_scores import (
     SCORES,
     central_coverage,
+    central_interval,
     crps_counts,
     crps_from_cdf,
     log_score,
@@ -134,6 +135,15 @@ def test_coverage_and_pit_of_the_true_nb_are_nominal():
         cover = float(np.mean(central_coverage(y, mean, k, level)))
         se = np.sqrt(level * (1 - level) / n)
         assert level - 4 * se <= cover <= level + 4 * se + 2 * max_pmf, (level, cover)
+    # small counts: an "80 %" interval holds more than 80 %; coverage matches that mass instead
+    small = rng.uniform(3, 9, n)
+    y_small = rng.negative_binomial(10.0, 10.0 / (10.0 + small)).astype(float)
+    for level in (0.5, 0.8, 0.95):
+        lo, hi, mass = central_interval(small, 10.0, level)
+        expected = float(np.mean(mass))
+        cover = float(np.mean(central_coverage(y_small, small, 10.0, level)))
+        assert expected > level + 0.02  # discreteness is real here
+        assert abs(cover - expected) <= 4 * np.sqrt(expected * (1 - expected) / n), level
     pit = randomized_pit(y, mean, k, seed=0)
     assert stats.kstest(pit, "uniform").pvalue > 1e-3
     # a Poisson forecast with the same means is too narrow: far under-covers, scores worse

@@ -28,6 +28,9 @@ LABELS = {
     "cover50": "cover 50%",
     "cover80": "cover 80%",
     "cover95": "cover 95%",
+    "cover50_expected": "exp. 50%",
+    "cover80_expected": "exp. 80%",
+    "cover95_expected": "exp. 95%",
 }
 
 

@@ -260,8 +260,9 @@ def _proper_scores_section(doc: Document, metrics: dict, split: str) -> None:
         "Proper scores of each model's count distribution (its expected count and dispersion), "
         "lower is better: weighted interval score over evaluation.quantile_levels (Bracher et al. "
         "2021) with its dispersion / over- / under-prediction parts, CRPS, log score -log P(y). "
-        "Coverage: share of days inside the central 50/80/95 % interval (target: the nominal "
-        "level; counts are discrete, so a calibrated interval covers slightly more)."
+        "Coverage: share of days inside the central 50/80/95 % interval; exp.: the mass the "
+        "forecast itself gives that interval, which a calibrated forecast's coverage matches "
+        "(counts are discrete: an '80 %' interval of a small count holds more than 80 %)."
     )
 
 
