@@ -62,9 +62,21 @@ class WindowDataset(Dataset):
         }
 
 
+def _rank_and_world() -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class EpochSeededSampler(Sampler[int]):
     """Shuffles with seed + epoch, so a run resumed at epoch e replays epoch e's order exactly.
-    Lightning calls set_epoch on any sampler that has it."""
+    Lightning calls set_epoch on any sampler that has it.
+
+    Under DDP (trainer=ddp turns Lightning's own DistributedSampler off: it would shuffle this
+    order again) process r takes positions r, r + world, ... of the same order, padded to equal
+    shares; so one step's batches of all processes are the single-process batch, dealt out."""
 
     def __init__(self, n: int, seed: int):
         self.n, self.seed, self.epoch = n, seed, 0
@@ -73,10 +85,14 @@ class EpochSeededSampler(Sampler[int]):
         self.epoch = epoch
 
     def __iter__(self):
-        return iter(np.random.default_rng(self.seed + self.epoch).permutation(self.n).tolist())
+        order = np.random.default_rng(self.seed + self.epoch).permutation(self.n)
+        rank, world = _rank_and_world()
+        if world > 1:
+            order = np.concatenate([order, order[: -self.n % world]])[rank::world]
+        return iter(order.tolist())
 
     def __len__(self) -> int:
-        return self.n
+        return -(-self.n // _rank_and_world()[1])
 
 
 @dataclass(frozen=True)
