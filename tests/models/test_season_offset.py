@@ -113,3 +113,22 @@ def test_ewma_prior_forecasts_the_recent_level_over_known_days(table, data_cfg):
     want = batch["level"] * (rel @ w) / (known @ w)
     torch.testing.assert_close(mu, want[:, None].expand_as(mu), rtol=1e-4, atol=1e-4)
     assert (mu[:, 0] > 1.5 * batch["level"]).all()  # follows the recent doubling
+
+
+def test_hparams_from_hydra_lists_stay_loadable_with_weights_only():
+    import io
+
+    from omegaconf import OmegaConf
+
+    from respicast.dataset.datamodule import Dims
+
+    model = ForecastModule(
+        net=functools.partial(LSTMNet, hidden_size=8, num_layers=1),
+        dims=Dims(28, 7, 2, 1, True),
+        optimizer=functools.partial(torch.optim.AdamW),
+        ewma_alphas=OmegaConf.create([0.2, 0.05]),  # what Hydra hands over
+    )
+    buf = io.BytesIO()
+    torch.save({"hyper_parameters": dict(model.hparams)}, buf)
+    buf.seek(0)
+    assert torch.load(buf, weights_only=True)["hyper_parameters"]["ewma_alphas"] == [0.2, 0.05]

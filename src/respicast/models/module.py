@@ -117,6 +117,7 @@ class ForecastModule(pl.LightningModule):
         # only plain values go into checkpoints, so they load with torch's weights_only=True
         self.save_hyperparameters(logger=False, ignore=["net", "dims", "optimizer", "scheduler"])
         self.hparams["dims"] = asdict(dims)  # checked when a checkpoint meets new data
+        self.hparams["ewma_alphas"] = [float(a) for a in ewma_alphas]  # not a Hydra ListConfig
         self.name = name
         self.dims = dims
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
