@@ -41,6 +41,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _memory_mb() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+
+
 def ensure_installed() -> None:
     """Install slurm-wlm and munge with apt-get when a daemon is missing (root only)."""
     missing = [
@@ -109,10 +113,11 @@ def _conf(work: Path, ports: tuple[int, int], cpus: int, mem_mb: int) -> str:
 class SlurmCluster:
     """Start with :meth:`start`, stop with :meth:`stop` (or use :func:`slurm_cluster`)."""
 
-    def __init__(self, work: Path, cpus: int | None = None, mem_mb: int = 4096) -> None:
+    def __init__(self, work: Path, cpus: int | None = None, mem_mb: int | None = None) -> None:
         self.work = work
         self.cpus = cpus or os.cpu_count() or 1
-        self.mem_mb = mem_mb
+        # a node declaring more memory than it has is drained by slurmctld ("Low RealMemory")
+        self.mem_mb = mem_mb or min(4096, _memory_mb() * 3 // 4)
         self.conf = work / "slurm.conf"
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
 
