@@ -272,3 +272,42 @@ def test_run_writes_scores_quantiles_and_pit(small_world_runs, model):
     assert q.height == preds.height * 23 and set(q["split"].unique()) == {"val", "test"}
     assert (run / "plots" / "pit.png").exists()
     assert "Count distribution (test)" in (run / "report.md").read_text()
+
+
+def test_comparison_has_score_columns_and_paired_delta_wis(small_world_runs, tmp_path):
+    from omegaconf import OmegaConf
+
+    from respicast.cli.report import run_report
+
+    cfg = OmegaConf.create(
+        dict(
+            runs=[str(p) for p in small_world_runs.values()],
+            group_by=None,
+            reference="climatology",
+            horizons=[1, 7],
+            metrics=["wis", "crps", "logscore", "cover80", "cover95"],
+            min_positives=0,
+            bootstrap={"n": 20, "seed": 0, "level": 0.95},
+        )
+    )
+    csv = pl.read_csv(run_report(cfg, tmp_path)["csv"])
+    lstm = csv.filter(pl.col("row") == "lstm")
+    mine, ref = (
+        json.loads((small_world_runs[m] / "metrics.json").read_text())
+        for m in ("lstm", "climatology")
+    )
+    for h in (1, 7):
+        assert lstm[f"wis_h{h}"][0] == pytest.approx(mine[f"test/wis_h{h}"])
+        # both runs scored the same test rows: the paired Δ is the difference of their means
+        assert lstm[f"dwis_h{h}"][0] == pytest.approx(
+            mine[f"test/wis_h{h}"] - ref[f"test/wis_h{h}"]
+        )
+        assert lstm[f"dcrps_h{h}"][0] == pytest.approx(
+            mine[f"test/crps_h{h}"] - ref[f"test/crps_h{h}"]
+        )
+        assert lstm[f"dwis_h{h}_lo"][0] <= lstm[f"dwis_h{h}"][0] <= lstm[f"dwis_h{h}_hi"][0]
+    # the lower score is marked best
+    best = csv.filter(pl.col("wis_h1_best"))["row"].to_list()
+    assert best == [
+        min(("lstm", "climatology"), key=lambda m: csv.filter(pl.col("row") == m)["wis_h1"][0])
+    ]

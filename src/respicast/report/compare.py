@@ -154,34 +154,75 @@ def _disambiguate(rows: list[Row], group_by: str | None) -> None:
             r.name = f"{r.name} ({extra})" if extra else f"{r.name} ({r.run_dir.name})"
 
 
+def _quantile_levels(run_dir: Path) -> tuple[float, ...]:
+    from respicast.evaluation.quantiles import HUB_LEVELS
+
+    cfg = _read_config(run_dir)
+    levels = OmegaConf.select(cfg, "evaluation.quantile_levels") if cfg is not None else None
+    return tuple(float(x) for x in levels) if levels is not None else HUB_LEVELS
+
+
+def _count_scores(sub: pl.DataFrame, suffix: str, levels) -> dict[str, np.ndarray]:
+    """Per-row WIS and CRPS of one side of a joined frame (empty without a dispersion column)."""
+    from respicast.evaluation.proper_scores import row_scores
+
+    if f"dispersion{suffix}" not in sub.columns:
+        return {}
+    side = sub.select(
+        "target_date",
+        "observed",
+        pl.col(f"predicted{suffix}").alias("predicted"),
+        pl.col(f"dispersion{suffix}").alias("dispersion"),
+    )
+    scores = row_scores(side, levels, "report")
+    return {"wis": scores["wis"], "crps": scores["crps"]}
+
+
+def _delta_levels(row_dir: Path, ref_dir: Path) -> tuple[float, ...]:
+    levels, ref_levels = _quantile_levels(row_dir), _quantile_levels(ref_dir)
+    if levels != ref_levels:
+        raise ValueError(
+            f"report reference: evaluation.quantile_levels differ between {row_dir} ({levels}) "
+            f"and the reference {ref_dir} ({ref_levels}); ΔWIS needs the same levels"
+        )
+    return levels
+
+
 def _paired_deltas(
     row_dir: Path, ref_dir: Path, horizons: list[int], n_boot: int, seed: int, level: float
 ) -> dict[str, float]:
-    """ΔAUROC and ΔBrier (row − reference) on the test rows both runs predicted, with week-block CIs."""
-    cols = [*JOIN_KEYS, "peak", "peak_prob"]
+    """ΔAUROC and ΔBrier (row − reference) on the test rows both runs predicted, with week-block
+    CIs; ΔWIS and ΔCRPS too when both runs carry their count distribution (``dispersion``)."""
+    cols = [*JOIN_KEYS, "peak", "peak_prob", "observed", "predicted", "dispersion"]
 
     def load(d: Path) -> pl.DataFrame:
         df = pl.read_parquet(d / "predictions.parquet")
         if "fold" not in df.columns:
             df = df.with_columns(pl.lit(0, dtype=pl.Int32).alias("fold"))
-        return df.filter(pl.col("split") == "test").select(cols)
+        return df.filter(pl.col("split") == "test").select([c for c in cols if c in df.columns])
 
     joined = (
         load(row_dir)
-        .join(load(ref_dir).drop("peak"), on=JOIN_KEYS, suffix="_ref")
+        .join(load(ref_dir).drop("peak", "observed"), on=JOIN_KEYS, suffix="_ref")
         .drop_nulls(["peak", "peak_prob", "peak_prob_ref"])
     )
+    levels = _delta_levels(row_dir, ref_dir)
     out: dict[str, float] = {}
     for h in horizons:
         sub = joined.filter(pl.col("horizon") == h)
         y = sub["peak"].cast(pl.Float64).to_numpy()
         p, q = sub["peak_prob"].to_numpy(), sub["peak_prob_ref"].to_numpy()
+        mine, ref = _count_scores(sub, "", levels), _count_scores(sub, "_ref", levels)
+        paired = sorted(set(mine) & set(ref))
 
-        def stat(idx: np.ndarray, y=y, p=p, q=q) -> dict[str, float]:
-            return {
+        def stat(idx: np.ndarray, y=y, p=p, q=q, a=mine, b=ref, names=paired) -> dict[str, float]:
+            out = {
                 "dauroc": M.auroc(y[idx], p[idx]) - M.auroc(y[idx], q[idx]),
                 "dbrier": M.brier(y[idx], p[idx]) - M.brier(y[idx], q[idx]),
             }
+            for n in names:
+                out[f"d{n}"] = float(np.nanmean(a[n][idx]) - np.nanmean(b[n][idx]))
+            return out
 
         point = stat(np.arange(sub.height))
         cis = (
@@ -241,7 +282,7 @@ class Column:
 
     @property
     def label(self) -> str:
-        names = {**LABELS, "dauroc": "ΔAUROC", "dbrier": "ΔBrier"}
+        names = {**LABELS, "dauroc": "ΔAUROC", "dbrier": "ΔBrier", "dwis": "ΔWIS", "dcrps": "ΔCRPS"}
         return f"{names.get(self.metric, self.metric)} h{self.horizon}"
 
 
@@ -341,7 +382,7 @@ def write_comparison(
 def build_columns(metrics: list[str], horizons: list[int], rows: list[Row]) -> list[Column]:
     """Requested metrics × horizons, then any Δ columns the rows carry."""
     cols = [Column(m, h) for m in metrics for h in horizons]
-    for m in ("dauroc", "dbrier"):
+    for m in ("dauroc", "dbrier", "dwis", "dcrps"):
         cols += [Column(m, h) for h in horizons if any(f"test/{m}_h{h}" in r.metrics for r in rows)]
     return cols
 
