@@ -118,7 +118,8 @@ def score_dataset(runs: dict[str, Path], n_boot: int) -> tuple[list[dict], dict]
     ref = test_rows(runs["climatology"])
     if ref is None:
         raise SystemExit(f"climatology has no predictions in {runs['climatology']}")
-    ref = ref.select(*KEY, "target_date", "peak", "threshold", clim="peak_prob")
+    raw = "peak_prob_raw" if "peak_prob_raw" in ref.columns else "peak_prob"
+    ref = ref.select(*KEY, "target_date", "peak", "threshold", clim="peak_prob", clim_raw=raw)
     metrics = json.loads((runs["climatology"] / "metrics.json").read_text())
     rows = []
     for label, run_dir in runs.items():
@@ -142,6 +143,7 @@ def score_rows(joined: pl.DataFrame, n_boot: int) -> dict:
         p, clim = g["peak_prob"].to_numpy(), g["clim"].to_numpy()
         ratio = (g["predicted"] / g["threshold"]).to_numpy()
         raw = g["raw"].to_numpy() if "raw" in g.columns else p
+        clim_raw = g["clim_raw"].to_numpy() if "clim_raw" in g.columns else clim
         weeks = iso_week_ids(g["target_date"])
         d, lo, hi = paired_delta(y, p, clim, weeks, n_boot)
         out[h] = {
@@ -150,6 +152,7 @@ def score_rows(joined: pl.DataFrame, n_boot: int) -> dict:
             "delta": (d, lo, hi),
             "count_auroc": _auroc(y, ratio) if np.isfinite(ratio).all() else float("nan"),
             "raw_auroc": _auroc(y, raw) if np.isfinite(raw).all() else float("nan"),
+            "raw_delta": paired_delta(y, raw, clim_raw, weeks, n_boot),
             "n": len(g),
             "n_pos": int(y.sum()),
         }
@@ -158,6 +161,10 @@ def score_rows(joined: pl.DataFrame, n_boot: int) -> dict:
 
 def _f(x: float) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def _delta(d: tuple[float, float, float]) -> str:
+    return f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]" if np.isfinite(d[0]) else "—"
 
 
 def _ref(metrics: dict, prefix: str, h: int) -> float:
@@ -185,10 +192,9 @@ def markdown(name: str, rows: list[dict], metrics: dict) -> str:
         cells = []
         for h in HORIZONS:
             s = r[h]
-            d, lo, hi = s["delta"]
             room = oracle[h] - s["clim"]
             frac = (s["auroc"] - s["clim"]) / room if np.isfinite(room) and room > 0 else np.nan
-            cells.append(f"{_f(s['auroc'])} | {d:+.3f} [{lo:+.3f}, {hi:+.3f}] | {_f(frac)}")
+            cells.append(f"{_f(s['auroc'])} | {_delta(s['delta'])} | {_f(frac)}")
         lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     lines += ["", diagnostics(rows)]
     if clim:
@@ -200,11 +206,16 @@ def markdown(name: str, rows: list[dict], metrics: dict) -> str:
 def diagnostics(rows: list[dict]) -> str:
     """AUROC of each model's peak probability before the per-fold calibration, and of its count
     forecast divided by the threshold, on the same rows: what the pooled ranking loses where."""
-    head = "| model | " + " | ".join(f"raw prob h{h} | count/thr h{h}" for h in HORIZONS)
-    lines = [head + " |", "|---" * (1 + 2 * len(HORIZONS)) + "|"]
+    head = "| model | " + " | ".join(
+        f"raw prob h{h} | Δ raw vs clim raw h{h} | count/thr h{h}" for h in HORIZONS
+    )
+    lines = [head + " |", "|---" * (1 + 3 * len(HORIZONS)) + "|"]
     for r in rows:
         if not r.get("missing"):
-            cells = [f"{_f(r[h]['raw_auroc'])} | {_f(r[h]['count_auroc'])}" for h in HORIZONS]
+            cells = [
+                f"{_f(r[h]['raw_auroc'])} | {_delta(r[h]['raw_delta'])} | {_f(r[h]['count_auroc'])}"
+                for h in HORIZONS
+            ]
             lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -222,6 +233,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--extra", nargs="*", default=[], help="overrides for the --models runs")
     ap.add_argument("--label", default=None, help="row label (and run dir) for --extra runs")
     ap.add_argument("--no-ets", action="store_true", help="skip the statsforecast peer row")
+    ap.add_argument("--table-only", action="store_true", help="score the runs there, run none")
     return ap.parse_args(argv)
 
 
@@ -256,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     firsts: dict[Path, tuple] = {}
     for j in jobs:
         firsts.setdefault(j[0].parent, j)
+    if args.table_only:
+        jobs, firsts = [], {}
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(lambda j: run_one(j[0], j[1], j[2], args.force), firsts.values()))
         rest = [j for j in jobs if j not in firsts.values()]
@@ -265,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     for ds, rows in todo.items():
         seed = f"_seed{args.world_seed}" if ds == "default" and args.world_seed is not None else ""
         runs = {label: args.out / f"{ds}{seed}" / label for label in rows}
+        if not (runs["climatology"] / "predictions.parquet").exists():
+            continue
         table_rows, metrics = score_dataset(runs, args.boot)
         if not args.no_ets:
             table_rows += ets_rows(runs["climatology"], args.boot)
