@@ -101,6 +101,11 @@ def logger_config(cfg: DictConfig, ident: RunIdentity) -> DictConfig | None:
             for key in WANDB_KEYS:
                 if entry.get(key) is None:
                     entry[key] = list(ident.tags) if key == "tags" else getattr(ident, key)
+            # Lightning's offline=True only sets WANDB_MODE, which wandb reads when its settings
+            # singleton is first made: a process that already used wandb would go online (and ask
+            # for an API key). The mode passed to wandb.init always wins.
+            if entry.get("offline") and entry.get("mode") is None:
+                entry["mode"] = "offline"
     return resolved
 
 
