@@ -39,6 +39,7 @@ RUN = [
     "model.peak_prob=head",
     "model.skip_lags=0",
     "model.past_dropout=0.0",
+    "model.ewma_alphas=[]",
 ]
 CURVE = ("train/loss", "val/loss", "val/mae", "lr")
 
