@@ -84,6 +84,8 @@ COMMANDS: dict[str, Tier] = {
     "python scripts/bench_harmonize.py": Tier("repo-slow"),
     "python scripts/bench_tsfel.py": Tier("repo-slow"),
     "python scripts/bench_training.py": Tier("repo-slow"),
+    "python scripts/bench_skill.py --quick": Tier("repo-slow"),
+    "python scripts/bench_gpu.py": Tier("repo-slow"),
 }
 
 
