@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -141,6 +142,8 @@ def test_a_baseline_without_trainer_still_writes_csv_hparams_and_metrics(compose
     assert "test/auroc_h1" in header and metrics["test/auroc_h1"] > 0
 
 
+# slow: a subprocess multirun; run_identity's multirun naming has a fast unit test above
+@pytest.mark.slow
 def test_multirun_jobs_share_a_group_and_are_named_by_job(tmp_path):
     env = {**os.environ, "RESPICAST_ROOT": str(tmp_path)}
     cmd = [

@@ -113,6 +113,8 @@ def test_resumed_run_ends_like_an_uninterrupted_one(run_app, tmp_path):
         assert resumed[key] == pytest.approx(full[key], abs=1e-9), key
 
 
+# slow: the README's small multirun runs verbatim in the fast suite (tests/test_readme_commands.py)
+@pytest.mark.slow
 def test_multirun_writes_one_run_dir_per_model(tmp_path):
     env = {**os.environ, "RESPICAST_ROOT": str(tmp_path)}
     cmd = [
