@@ -25,12 +25,15 @@ DECISION_COUNTS = ("tp", "fp", "tn", "fn")
 
 def _fold_cfg(cfg: DictConfig, out_dir: Path, fold: int) -> DictConfig:
     """The run config with checkpoints and trainer files under fold_<k>/."""
+    from respicast.run_dir import RunDir
+
+    fold_dir = RunDir(out_dir).fold(fold)
     fold_cfg = cfg.copy()
     with open_dict(fold_cfg):
-        fold_cfg.trainer.default_root_dir = str(out_dir / f"fold_{fold}")
+        fold_cfg.trainer.default_root_dir = str(fold_dir.path)
         ckpt = (fold_cfg.get("callbacks") or {}).get("model_checkpoint")
         if ckpt is not None:
-            ckpt.dirpath = str(out_dir / f"fold_{fold}" / "checkpoints")
+            ckpt.dirpath = str(fold_dir.checkpoints)
     return fold_cfg
 
 
