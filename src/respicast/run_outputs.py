@@ -4,7 +4,6 @@ CIs, the oracle ceiling on simulated data, pictures, report, tracking, and the p
 from __future__ import annotations
 
 import logging
-import pickle
 import re
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import polars as pl
 from omegaconf import DictConfig
 
 from respicast.dataset.datamodule import WindowDataModule
-from respicast.utils.run_files import print_metrics_table, write_run_files
+from respicast.run_dir import RunDir
+from respicast.utils.run_files import print_metrics_table
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,6 @@ def write_outputs(
 ) -> dict[str, float]:
     from respicast.evaluation.config import load_config
     from respicast.evaluation.plots import log_to_wandb, save_run_plots
-    from respicast.evaluation.quantiles import write_quantiles
     from respicast.report import write_run_report
 
     name = model_name or getattr(model, "name", None) or str(cfg.model.get("name", "model"))
@@ -154,9 +153,10 @@ def write_outputs(
     metrics.update(oracle_metrics(dm, result.test, cfg))
     metrics.update(ceiling_metrics(dm, result.test, cfg))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
-    write_run_files(out_dir, cfg, metrics, predictions)
-    write_quantiles(out_dir, predictions, load_config(cfg.evaluation).quantile_levels)
-    plots = save_run_plots(result.test, out_dir / "plots", result.thresholds)
+    run_dir = RunDir(out_dir)
+    write_run_files(run_dir, cfg, metrics, predictions)
+    write_quantiles(run_dir, predictions, load_config(cfg.evaluation).quantile_levels)
+    plots = save_run_plots(result.test, run_dir.plots, result.thresholds)
     oracle = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("oracle/")} or None
     ceiling = {k: v for k, v in metrics.items() if k.startswith("ceiling")} or None
     write_run_report(
@@ -173,17 +173,37 @@ def write_outputs(
         lg.log_metrics({k: v for k, v in metrics.items() if v is not None and np.isfinite(v)})
         if type(lg).__name__ == "WandbLogger":
             log_to_wandb(lg.experiment, plots, result.test)
-    save_fitted(out_dir, result, model)
+    save_fitted(run_dir, result, model)
     print_metrics_table(metrics, "test", title=f"{name} on {cfg.data.name}: test metrics")
     return metrics
 
 
-def save_fitted(out_dir: Path, result, model) -> None:
+def write_run_files(
+    run_dir: RunDir, cfg: DictConfig, metrics: dict, predictions: pl.DataFrame
+) -> None:
+    """metrics.json, predictions.parquet and config_resolved.yaml."""
+    run_dir.write_metrics(metrics)
+    run_dir.write_predictions(predictions)
+    run_dir.write_config(cfg)
+    names = ", ".join(p.name for p in (run_dir.metrics_file, run_dir.predictions_file))
+    log.info("wrote %s and %s to %s", names, run_dir.config_file.name, run_dir.path)
+
+
+def write_quantiles(run_dir: RunDir, predictions: pl.DataFrame, levels) -> Path | None:
+    """The count quantiles beside the predictions (None without a dispersion column)."""
+    from respicast.evaluation.quantiles import quantile_frame
+
+    if "dispersion" not in predictions.columns:
+        log.warning("predictions have no 'dispersion' column: no %s", run_dir.quantiles_file.name)
+        return None
+    return run_dir.write_quantiles(quantile_frame(predictions, levels))
+
+
+def save_fitted(run_dir: RunDir, result, model) -> None:
     """Calibrators and thresholds (and a baseline's fitted state) for respicast-eval/forecast."""
     from respicast.models.predict import is_deep
 
     state = {"calibrators": getattr(result, "calibrators", None), "thresholds": result.thresholds}
     if model is not None and not is_deep(model):
         state["baseline"] = model
-    with open(out_dir / "fitted.pkl", "wb") as f:
-        pickle.dump(state, f)
+    run_dir.write_fitted(state)

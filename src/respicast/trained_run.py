@@ -8,13 +8,14 @@ the files live (newer files of the same sources), never in what the model's inpu
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 from omegaconf import DictConfig, OmegaConf
+
+from respicast.run_dir import CONFIG, FITTED, LAST_CKPT, PREDICTIONS, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +54,22 @@ class TrainedRun:
         return str(self.cfg.model.get("name", "model"))
 
 
-def resolve_run_dir(path: str | Path) -> tuple[Path, Path | None]:
+def resolve_run_dir(path: str | Path) -> tuple[RunDir, Path | None]:
     """A run dir, or a checkpoint file inside its checkpoints/ folder."""
     p = Path(path).expanduser()
-    if p.is_file() and p.suffix == ".ckpt":
-        return p.parent.parent, p
+    if RunDir.is_checkpoint(p):
+        return RunDir.of_checkpoint(p), p
     if not p.is_dir():
         raise RunError(f"ckpt_path={path}: no such run dir (give the dir respicast-train wrote)")
-    return p, None
+    return RunDir(p), None
 
 
-def best_checkpoint(run_dir: Path, which: str = "best") -> Path:
+def best_checkpoint(run_dir: RunDir, which: str = "best") -> Path:
     """The checkpoint the run's metrics and calibration were computed with: the best one."""
-    ckpts = run_dir / "checkpoints"
-    last = ckpts / "last.ckpt"
+    ckpts, last = run_dir.checkpoints, run_dir.last_checkpoint
     if which == "last":
         if not last.exists():
-            raise RunError(f"{run_dir}: no checkpoints/last.ckpt")
+            raise RunError(f"{run_dir.path}: no {ckpts.name}/{LAST_CKPT}")
         return last
     if last.exists():
         import torch
@@ -81,32 +81,24 @@ def best_checkpoint(run_dir: Path, which: str = "best") -> Path:
             )
             if best and best.name and (ckpts / best.name).exists():
                 return ckpts / best.name  # the run dir may have moved: look next to last.ckpt
-    epochs = sorted(ckpts.glob("epoch_*.ckpt"))
+    epochs = run_dir.epoch_checkpoints()
     if epochs:
         return epochs[-1]
     if last.exists():
         return last
-    raise RunError(f"{run_dir}: a deep model's run without any checkpoint in checkpoints/")
+    raise RunError(f"{run_dir.path}: a deep model's run without any checkpoint in {ckpts.name}/")
 
 
 def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
-    run_dir, ckpt = resolve_run_dir(path)
-    cfg_file = run_dir / "config_resolved.yaml"
-    if not cfg_file.exists():
-        cfg_file = run_dir / ".hydra" / "config.yaml"
-    if not cfg_file.exists():
-        raise RunError(f"{run_dir}: no config_resolved.yaml; is it a respicast-train run dir?")
-    fitted_file = run_dir / "fitted.pkl"
-    if not fitted_file.exists():
-        raise RunError(f"{run_dir}: no fitted.pkl (calibrators, thresholds); rerun respicast-train")
-    cfg = OmegaConf.load(cfg_file)
-    with open(fitted_file, "rb") as f:
-        fitted = pickle.load(f)
-    preds_file = run_dir / "predictions.parquet"
-    preds = pl.read_parquet(preds_file) if preds_file.exists() else None
-    run = TrainedRun(run_dir, cfg, fitted, preds, None)
+    rd, ckpt = resolve_run_dir(path)
+    cfg = rd.read_config()
+    if cfg is None:
+        raise RunError(f"{rd.path}: no {CONFIG}; is it a respicast-train run dir?")
+    if not rd.has_fitted():
+        raise RunError(f"{rd.path}: no {FITTED} (calibrators, thresholds); rerun respicast-train")
+    run = TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), None)
     if run.is_deep:
-        run.checkpoint = ckpt or best_checkpoint(run_dir, which_checkpoint)
+        run.checkpoint = ckpt or best_checkpoint(rd, which_checkpoint)
     return run
 
 
@@ -211,7 +203,7 @@ def _val_dispersion(run: TrainedRun, horizon: int) -> np.ndarray | None:
     from respicast.models.baselines.dispersion import fit_nb_dispersion
 
     if run.predictions is None:
-        log.warning("no predictions.parquet: Poisson prediction intervals")
+        log.warning("no %s: Poisson prediction intervals", PREDICTIONS)
         return None
     val = run.predictions.filter(pl.col("split") == "val")
     out = np.full(horizon, np.inf)

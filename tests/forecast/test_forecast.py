@@ -63,6 +63,8 @@ def test_cli_writes_the_three_files(lstm_run, tmp_path):
     html = (out / "forecast.html").read_text()
     assert "data:image/png;base64," in html and "Data freshness" in html and 'src="http' not in html
     assert str(lstm_run) not in html and f"run {lstm_run.name}" in html  # no server path
+    assert doc["run_dir"] == lstm_run.name  # forecast.json: the run's name, no server path
+    assert str(lstm_run) not in (out / "forecast.json").read_text()
 
 
 def test_page_decision_view_uses_only_days_known_by_the_asof_date(lstm_run, chicago_table):

@@ -3,6 +3,7 @@ need is there, no server path, every small count suppressed, the alert budget st
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -28,6 +29,15 @@ def test_forecast_page_has_every_part_a_ward_reads(forecast_page, page_parts):
     assert 'name="viewport"' in html  # phone width
     # the chart and its phone version are embedded, nothing is fetched
     assert html.count("data:image/png;base64,") == 2 and 'src="http' not in html
+
+
+def test_no_server_path_in_forecast_json(forecast_fixture, tmp_path):
+    from respicast.forecast.export import write_json
+
+    path = tmp_path / "forecast.json"
+    write_json(forecast_fixture, path, K)
+    assert json.loads(path.read_text())["run_dir"] == "2024-02-01_10-00-00"
+    assert forecast_fixture.run_dir not in path.read_text() and "/srv/" not in path.read_text()
 
 
 def test_no_server_path_on_the_page(forecast_page, forecast_fixture):

@@ -49,6 +49,7 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
     from respicast.evaluation import evaluate_predictions
     from respicast.evaluation.quantiles import with_model_dispersion
     from respicast.models.predict import predict_arrays, predictions_frame
+    from respicast.run_dir import RunDir
     from respicast.run_outputs import write_outputs
     from respicast.trained_run import RunError, load_model, load_run, requested_data_config
 
@@ -77,8 +78,7 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
         imp = group_importance(
             model, dm.part("test"), n_repeats=int(cfg.importance_repeats), seed=cfg.seed
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        imp.write_csv(out_dir / "importance_groups.csv")
+        RunDir(out_dir).write_importance(imp)
         for row in imp.iter_rows(named=True):
             extra[f"importance/{row['group']}/delta_auroc_h{row['horizon']}"] = row["delta"]
         log.info("permutation importance by group:\n%s", imp)
@@ -91,19 +91,14 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
 def main(cfg: DictConfig) -> float | None:
     # heavy imports here, not at module load: `respicast-eval --help` must start fast
-    from lightning.pytorch import seed_everything
-
+    from respicast.trained_run import RunError
     from respicast.utils.run_files import apply_extras
+    from respicast.utils.setup import setup_run
 
     if cfg.mode not in MODES:
         raise ValueError(f"mode={cfg.mode!r}: choose one of {MODES}")
     apply_extras(cfg)
-    seed_everything(cfg.seed, workers=True)
-    if cfg.get("torch_threads"):
-        import torch
-
-        torch.set_num_threads(int(cfg.torch_threads))
-    from respicast.trained_run import RunError
+    setup_run(cfg)
 
     try:
         metrics = backtest(cfg) if cfg.mode == "backtest" else checkpoint(cfg)

@@ -20,13 +20,13 @@ def forecast(cfg: DictConfig) -> Path:
 
     fc = make_forecast(str(cfg.ckpt_path), cfg.asof, cfg)
     out = Path(cfg.paths.output_dir)
-    write_outputs(fc, out, int(cfg.get("suppress_below", 5)))
+    paths = write_outputs(fc, out, int(cfg.get("suppress_below", 5)))
     levels = ", ".join(
         f"{r['date']:%a %d}: {r['level']} ({100 * r['peak_prob']:.0f} %)"
         for r in fc.days.iter_rows(named=True)
     )
     log.info("forecast as of %s (%s): %s", fc.asof, fc.model, levels)
-    print(f"wrote forecast.json, forecast.csv, forecast.html to {out}")
+    print(f"wrote {', '.join(p.name for p in paths.values())} to {out}")
     return out
 
 

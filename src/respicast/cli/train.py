@@ -43,20 +43,13 @@ def _is_global_zero() -> bool:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate on the held-out later period, write the run files; return all metrics."""
     # heavy imports here, not at module load: `respicast-train --help` must start fast
-    from lightning.pytorch import seed_everything
-
     from respicast.dataset.datamodule import WindowDataModule
     from respicast.run_outputs import evaluate_run
     from respicast.training import fit_and_predict
+    from respicast.utils.setup import setup_run
     from respicast.utils.tracking import close_loggers, start_loggers
 
-    seed_everything(cfg.seed, workers=True)
-    if cfg.get("torch_threads"):
-        import torch
-
-        torch.set_num_threads(int(cfg.torch_threads))
-    # W&B prints its own run summary (hundreds of lines); our table is the summary
-    os.environ.setdefault("WANDB_SILENT", "true")
+    setup_run(cfg)
     out_dir = Path(cfg.paths.output_dir)
     dm = WindowDataModule(cfg.data, seed=cfg.seed)
     dm.setup()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from respicast.forecast.core import Forecast, make_forecast
 from respicast.forecast.errors import ForecastError
+from respicast.run_dir import RunDir
 
 
 def write_outputs(fc: Forecast, out_dir: Path, k: int = 5) -> dict[str, Path]:
@@ -14,7 +15,7 @@ def write_outputs(fc: Forecast, out_dir: Path, k: int = 5) -> dict[str, Path]:
     from respicast.forecast.page import write_html
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {s: out_dir / f"forecast.{s}" for s in ("json", "csv", "html")}
+    paths = RunDir(out_dir).forecast_files()
     write_json(fc, paths["json"], k)
     write_csv(fc, paths["csv"], k)
     write_html(fc, paths["html"], k)

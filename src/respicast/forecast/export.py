@@ -10,6 +10,7 @@ import polars as pl
 
 from respicast.forecast.core import Forecast
 from respicast.forecast.suppress import count_cell
+from respicast.run_dir import RunDir
 
 COUNT_FIELDS = ("expected", "peak_threshold", "usual")  # plus every lower_/upper_ bound
 
@@ -50,7 +51,7 @@ def forecast_dict(fc: Forecast, k: int) -> dict:
     return {
         "asof": str(fc.asof),
         "model": fc.model,
-        "run_dir": fc.run_dir,
+        "run_dir": RunDir(fc.run_dir).name,  # the run's name: no server path leaves the server
         "area": fc.area,
         "target": fc.target,
         "suppress_below": k,

@@ -16,7 +16,6 @@ import base64
 import datetime as dt
 import html
 import io
-from pathlib import Path
 
 import matplotlib
 
@@ -30,6 +29,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from respicast.forecast.core import Forecast  # noqa: E402
 from respicast.forecast.export import day_records, observed_records  # noqa: E402
 from respicast.forecast.suppress import count_cell, is_suppressed  # noqa: E402
+from respicast.run_dir import RunDir  # noqa: E402
 
 COLORS = {"none": "#2e7d32", "watch": "#ef8f00", "alert": "#c62828"}
 LINES = {"watch": "#7a3e00", "alert": "#5c0000"}  # threshold lines: darker than the bars
@@ -436,7 +436,7 @@ def render(fc: Forecast, k: int) -> str:
     title = f"{lab.get('outcome') or fc.target}" + (f" — {where}" if where else "")
     first, last = fc.days["date"][0], fc.days["date"][-1]
     obs = [[_e(r["date"]), _count(r["admissions"], k)] for r in observed_records(fc, k)[-14:]]
-    run = Path(fc.run_dir).name  # the folder name only: no server path on the page
+    run = RunDir(fc.run_dir).name  # the folder name only: no server path on the page
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}: forecast {fc.asof}</title><style>{CSS}</style></head><body>

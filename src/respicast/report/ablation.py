@@ -27,6 +27,7 @@ from respicast.evaluation.bootstrap import bootstrap_cis, iso_week_ids
 from respicast.report.compare import JOIN_KEYS, _lookup, _read_config, find_run_dirs, load_rows
 from respicast.report.document import Cell, Document
 from respicast.report.format import fmt, fmt_ci
+from respicast.run_dir import PREDICTIONS, RunDir
 from respicast.table import GROUPS
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ def load_ablation_runs(runs, variant_key: str = VARIANT_KEY) -> list[AblationRun
     for row in load_rows(find_run_dirs(runs), group_by=variant_key):
         if not row.is_run:
             continue
-        if not (row.run_dir / "predictions.parquet").exists():
-            log.warning("%s has no predictions.parquet; left out of the ablation", row.run_dir)
+        if not RunDir(row.run_dir).has_predictions():
+            log.warning("%s has no %s; left out of the ablation", row.run_dir, PREDICTIONS)
             continue
         cfg = _read_config(row.run_dir)
         model = _lookup(row.run_dir, row.overrides, cfg, "model.name") or row.overrides.get(
@@ -83,7 +84,7 @@ def _variant_order(variant: str) -> tuple:
 
 
 def _test_probs(run: AblationRun) -> pl.DataFrame:
-    df = pl.read_parquet(run.run_dir / "predictions.parquet")
+    df = RunDir(run.run_dir).read_predictions()
     if "fold" not in df.columns:
         df = df.with_columns(pl.lit(0, dtype=pl.Int32).alias("fold"))
     return df.filter(pl.col("split") == "test").select([*JOIN_KEYS, "peak", "peak_prob"])
@@ -251,15 +252,11 @@ def write_ablation(
     table: pl.DataFrame, out_dir: Path, *, level: float = 0.95, reference: str = "full"
 ) -> dict[str, Path]:
     """ablation.csv, ablation.md, ablation.html and plots/ablation.png in ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "csv": out_dir / "ablation.csv",
-        "md": out_dir / "ablation.md",
-        "html": out_dir / "ablation.html",
-    }
+    out = RunDir(out_dir)
+    out.path.mkdir(parents=True, exist_ok=True)
+    paths = out.ablation_files()
     table.write_csv(paths["csv"])
-    paths["png"] = plot_ablation(table, out_dir / "plots" / "ablation.png")
+    paths["png"] = plot_ablation(table, out.ablation_plot())
     doc = Document("respicast ablation by variable group")
     for model in table["model"].unique(maintain_order=True):
         doc.heading(f"Model: {model}")

@@ -1,14 +1,14 @@
 """Comparison table across runs: one row per run (plus oracle/baseline rows), metrics with CIs.
 
-A run is a folder holding ``metrics.json``; its ``.hydra/config.yaml`` (or ``config_resolved.yaml``)
-gives the model name and ``.hydra/overrides.yaml`` the command-line overrides. Keys of
+A run is a folder holding ``metrics.json``; its config (``config_resolved.yaml``, else Hydra's
+``.hydra/config.yaml``: respicast.run_dir) gives the model name and ``.hydra/overrides.yaml`` the
+command-line overrides. Keys of
 metrics.json whose prefix is neither ``val`` nor ``test`` (``oracle/auroc_h1``, ...) become extra
 rows named after the prefix.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from respicast.report.format import (
     is_number,
     metric_triplet,
 )
+from respicast.run_dir import PREDICTIONS, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -50,37 +51,19 @@ class Row:
 def find_run_dirs(runs: str | Path | list) -> list[Path]:
     """Every folder holding a metrics.json under the given run or multirun dirs."""
     entries = runs if isinstance(runs, list | tuple) else [runs]
-    found: list[Path] = []
-    for entry in map(Path, entries):
-        if not entry.exists():
-            raise FileNotFoundError(f"report runs: {entry} does not exist")
-        hits = (
-            [entry]
-            if (entry / "metrics.json").exists()
-            else sorted(p.parent for p in entry.rglob("metrics.json"))
-        )
-        if not hits:
-            raise FileNotFoundError(f"report runs: no metrics.json under {entry}")
-        found += [h for h in hits if h not in found]
-    return found
+    return [rd.path for rd in RunDir.find(entries)]
 
 
 def _read_overrides(run_dir: Path) -> dict[str, str]:
-    path = run_dir / ".hydra" / "overrides.yaml"
-    if not path.exists():
-        return {}
     out = {}
-    for item in OmegaConf.to_container(OmegaConf.load(path)) or []:
-        key, _, value = str(item).partition("=")
+    for item in RunDir(run_dir).read_overrides():
+        key, _, value = item.partition("=")
         out[key.lstrip("+~")] = value
     return out
 
 
 def _read_config(run_dir: Path):
-    for rel in (".hydra/config.yaml", "config_resolved.yaml"):
-        if (run_dir / rel).exists():
-            return OmegaConf.load(run_dir / rel)
-    return None
+    return RunDir(run_dir).read_config()
 
 
 def _lookup(run_dir: Path, overrides: dict[str, str], cfg, key: str) -> str | None:
@@ -98,11 +81,7 @@ def load_rows(run_dirs: list[Path], group_by: str | None = None) -> list[Row]:
     runs: list[Row] = []
     extras: dict[tuple[str, str], Row] = {}
     for run_dir in run_dirs:
-        path = run_dir / "metrics.json"
-        try:
-            raw = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
+        raw = RunDir(run_dir).read_metrics()
         overrides = _read_overrides(run_dir)
         cfg = _read_config(run_dir)
         model = (
@@ -196,7 +175,7 @@ def _paired_deltas(
     cols = [*JOIN_KEYS, "peak", "peak_prob", "observed", "predicted", "dispersion"]
 
     def load(d: Path) -> pl.DataFrame:
-        df = pl.read_parquet(d / "predictions.parquet")
+        df = RunDir(d).read_predictions()
         if "fold" not in df.columns:
             df = df.with_columns(pl.lit(0, dtype=pl.Int32).alias("fold"))
         return df.filter(pl.col("split") == "test").select([c for c in cols if c in df.columns])
@@ -255,18 +234,16 @@ def add_reference_deltas(
                 f"report reference={reference!r}: no such run row in group {group!r}; rows: {names}"
             )
         ref_dir = ref[0].run_dir
-        if not (ref_dir / "predictions.parquet").exists():
+        if not RunDir(ref_dir).has_predictions():
             log.warning(
-                "reference %s has no predictions.parquet; no Δ columns for group %r", ref_dir, group
+                "reference %s has no %s; no Δ columns for group %r", ref_dir, PREDICTIONS, group
             )
             continue
         for row in rows:
             if not row.is_run or row is ref[0] or row.group != group:
                 continue
-            if not (row.run_dir / "predictions.parquet").exists():
-                log.warning(
-                    "%s has no predictions.parquet; no Δ against %s", row.run_dir, reference
-                )
+            if not RunDir(row.run_dir).has_predictions():
+                log.warning("%s has no %s; no Δ against %s", row.run_dir, PREDICTIONS, reference)
                 continue
             row.metrics.update(_paired_deltas(row.run_dir, ref_dir, horizons, n_boot, seed, level))
 
@@ -369,11 +346,7 @@ def write_comparison(
         "peak days at that horizon, so no best is marked. Δ columns: row minus the reference row, paired on "
         "the same test days."
     )
-    paths = {
-        "md": out_dir / "comparison.md",
-        "html": out_dir / "comparison.html",
-        "csv": out_dir / "comparison.csv",
-    }
+    paths = RunDir(out_dir).comparison_files()
     doc.write(paths["md"], paths["html"])
     comparison_frame(rows, columns, marks).write_csv(paths["csv"])
     return paths

@@ -20,6 +20,7 @@ from respicast.report.format import (
     metric_triplet,
     oracle_skill_fraction,
 )
+from respicast.run_dir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,8 @@ def _flat(d, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _run_config(run_dir: Path) -> dict:
-    path = run_dir / "config_resolved.yaml"
-    if not path.exists():
+    path = RunDir(run_dir).find_config()
+    if path is None:
         return {}
     import yaml
 
@@ -151,7 +152,7 @@ def _run_config(run_dir: Path) -> dict:
 
 def learning_curves(run_dir: Path) -> pl.DataFrame | None:
     """Per epoch: train/val loss (and lr) from the CSV logger's newest metrics.csv, if any."""
-    files = sorted(Path(run_dir).glob("csv/**/metrics.csv"), key=lambda p: p.stat().st_mtime)
+    files = RunDir(run_dir).learning_curve_files()
     if not files:
         return None
     frame = pl.read_csv(files[-1], infer_schema_length=None)
@@ -211,7 +212,7 @@ def _model_section(doc: Document, run_dir: Path, model_name: str, test: pl.DataF
     if curves is not None:
         from respicast.evaluation.plots import plot_learning_curves
 
-        png = plot_learning_curves(curves, run_dir / "plots" / "learning_curves.png", model_name)
+        png = plot_learning_curves(curves, RunDir(run_dir).plot("learning_curves"), model_name)
         doc.image("Learning curves: loss per epoch (dot: best epoch)", png)
 
 
@@ -455,8 +456,8 @@ def write_run_report(
     from respicast.report.decision import DEFAULT_BUDGETS
 
     run_dir = Path(run_dir)
-    if predictions is None and (run_dir / "predictions.parquet").exists():
-        predictions = pl.read_parquet(run_dir / "predictions.parquet")
+    if predictions is None:
+        predictions = RunDir(run_dir).read_predictions()
     run_dir.mkdir(parents=True, exist_ok=True)
     doc = Document(f"respicast run report: {model_name}")
     _data_section(doc, data_summary)
@@ -478,4 +479,4 @@ def write_run_report(
                 log.warning("report: plot %r not found at %s; left out", name, path)
                 continue
             doc.image(_caption(name), Path(path))
-    return doc.write(run_dir / "report.md", run_dir / "report.html")
+    return doc.write(*RunDir(run_dir).report_files())

@@ -1,14 +1,13 @@
-"""What every run leaves in its Hydra run dir, and the short table it prints."""
+"""Run set-up extras (warnings, printed config, tags) and the short metrics table a run prints;
+the run dir's files are written by respicast.run_dir.RunDir."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import warnings
 from pathlib import Path
 
-import polars as pl
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
@@ -46,17 +45,6 @@ def enforce_tags(cfg: DictConfig, strict: bool) -> None:
     if strict:
         raise ValueError(f"{msg}, or set extras.enforce_tags=false")
     log.warning("%s (extras.enforce_tags=true makes this an error)", msg)
-
-
-def write_run_files(
-    out_dir: Path, cfg: DictConfig, metrics: dict, predictions: pl.DataFrame
-) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}
-    (out_dir / "metrics.json").write_text(json.dumps(clean, indent=1, sort_keys=True))
-    predictions.write_parquet(out_dir / "predictions.parquet")
-    (out_dir / "config_resolved.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    log.info("wrote metrics.json, predictions.parquet and config_resolved.yaml to %s", out_dir)
 
 
 def print_metrics_table(
