@@ -13,7 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import respicast
-from respicast.run_dir import RunDir
+from respicast.run_dir import RunDir, RunError
 
 SRC = Path(respicast.__file__).parent
 
@@ -159,3 +159,22 @@ def test_find_runs_in_path_order_once(tmp_path):
     assert [r.path.relative_to(tmp_path).as_posix() for r in found] == ["a", "a/inner", "b"]
     with pytest.raises(FileNotFoundError, match="no metrics.json under"):
         RunDir.find([tmp_path / "empty"])
+
+
+def test_checkpoint_best_last_and_missing(tmp_path):
+    import torch
+
+    rd = RunDir(tmp_path / "moved")
+    with pytest.raises(RunError, match=r"no checkpoints/last\.ckpt"):
+        rd.checkpoint("last")
+    with pytest.raises(RunError, match="without any checkpoint"):
+        rd.checkpoint()
+    rd.checkpoints.mkdir(parents=True)
+    for name in ("epoch_001.ckpt", "epoch_004.ckpt"):
+        (rd.checkpoints / name).write_bytes(b"")
+    assert rd.checkpoint().name == "epoch_004.ckpt"  # no last.ckpt: the newest epoch
+    # last.ckpt records the best under the run's old location: found in the moved dir
+    old = "/elsewhere/checkpoints/epoch_001.ckpt"
+    torch.save({"callbacks": {"ModelCheckpoint{x}": {"best_model_path": old}}}, rd.last_checkpoint)
+    assert rd.checkpoint() == rd.checkpoints / "epoch_001.ckpt"
+    assert rd.checkpoint("last") == rd.last_checkpoint

@@ -41,6 +41,10 @@ COMPARISON = "comparison"  # respicast-report: comparison.md, .csv, .html
 ABLATION = "ablation"  # respicast-report mode=ablation: ablation.csv, .md, .html
 
 
+class RunError(ValueError):
+    """A run dir that cannot be used as asked: missing files, incompatible data config."""
+
+
 class RunDir:
     """A run's folder: ``RunDir(cfg.paths.output_dir)``; backtest folds live in ``fold(k)``."""
 
@@ -204,6 +208,37 @@ class RunDir:
         if not self.overrides_file.exists():
             return []
         return [str(o) for o in OmegaConf.to_container(OmegaConf.load(self.overrides_file)) or []]
+
+    def checkpoint(self, which: str = "best") -> Path:
+        """``last``: checkpoints/last.ckpt. ``best``: the one the run's metrics and calibration
+        were computed with (ModelCheckpoint's best as last.ckpt records it, else the newest
+        epoch file, else last.ckpt)."""
+        last = self.last_checkpoint
+        if which == "last":
+            if not last.exists():
+                raise RunError(f"{self.path}: no {CHECKPOINTS}/{LAST_CKPT}")
+            return last
+        best = self._recorded_best() if last.exists() else None
+        if best is not None:
+            return best
+        epochs = self.epoch_checkpoints()
+        if epochs:
+            return epochs[-1]
+        if last.exists():
+            return last
+        raise RunError(f"{self.path}: a deep model's run without any checkpoint in {CHECKPOINTS}/")
+
+    def _recorded_best(self) -> Path | None:
+        import torch
+
+        state = torch.load(self.last_checkpoint, map_location="cpu", weights_only=False)
+        for key, cb in state.get("callbacks", {}).items():
+            best = (
+                Path(cb.get("best_model_path") or "") if key.startswith("ModelCheckpoint") else None
+            )
+            if best and best.name and (self.checkpoints / best.name).exists():
+                return self.checkpoints / best.name  # the run dir may have moved: look here
+        return None
 
     def has_fitted(self) -> bool:
         return self.fitted_file.exists()

@@ -15,13 +15,9 @@ import numpy as np
 import polars as pl
 from omegaconf import DictConfig, OmegaConf
 
-from respicast.run_dir import CONFIG, FITTED, LAST_CKPT, PREDICTIONS, RunDir
+from respicast.run_dir import CONFIG, FITTED, PREDICTIONS, RunDir, RunError
 
 log = logging.getLogger(__name__)
-
-
-class RunError(ValueError):
-    """A run dir that cannot be used as asked: missing files, incompatible data config."""
 
 
 # data keys that only say where files are or how to load them: free to differ from training
@@ -64,31 +60,6 @@ def resolve_run_dir(path: str | Path) -> tuple[RunDir, Path | None]:
     return RunDir(p), None
 
 
-def best_checkpoint(run_dir: RunDir, which: str = "best") -> Path:
-    """The checkpoint the run's metrics and calibration were computed with: the best one."""
-    ckpts, last = run_dir.checkpoints, run_dir.last_checkpoint
-    if which == "last":
-        if not last.exists():
-            raise RunError(f"{run_dir.path}: no {ckpts.name}/{LAST_CKPT}")
-        return last
-    if last.exists():
-        import torch
-
-        state = torch.load(last, map_location="cpu", weights_only=False).get("callbacks", {})
-        for key, cb in state.items():
-            best = (
-                Path(cb.get("best_model_path") or "") if key.startswith("ModelCheckpoint") else None
-            )
-            if best and best.name and (ckpts / best.name).exists():
-                return ckpts / best.name  # the run dir may have moved: look next to last.ckpt
-    epochs = run_dir.epoch_checkpoints()
-    if epochs:
-        return epochs[-1]
-    if last.exists():
-        return last
-    raise RunError(f"{run_dir.path}: a deep model's run without any checkpoint in {ckpts.name}/")
-
-
 def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
     rd, ckpt = resolve_run_dir(path)
     cfg = rd.read_config()
@@ -98,7 +69,7 @@ def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
         raise RunError(f"{rd.path}: no {FITTED} (calibrators, thresholds); rerun respicast-train")
     run = TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), None)
     if run.is_deep:
-        run.checkpoint = ckpt or best_checkpoint(rd, which_checkpoint)
+        run.checkpoint = ckpt or rd.checkpoint(which_checkpoint)
     return run
 
 

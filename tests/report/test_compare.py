@@ -107,3 +107,15 @@ def test_console_app_writes_to_its_run_dir(three_runs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert f"comparison csv: {out / 'comparison.csv'}" in proc.stdout
     assert (out / "comparison.html").exists()
+
+
+def test_run_config_is_read_from_config_resolved_first(tmp_path, run_factory):
+    """respicast-eval mode=checkpoint: Hydra's config holds eval's default model, the resolved
+    config the evaluated one; the row is named after the evaluated model."""
+    run = tmp_path / "eval_run"
+    run_factory(run, "glm_dlnm", noise=0.5)
+    (run / ".hydra" / "config.yaml").write_text("model:\n  name: lstm\n")
+    (run / ".hydra" / "overrides.yaml").write_text("- mode=checkpoint\n")
+    assert load_rows([run])[0].name == "lstm"  # only Hydra's config: it is read
+    (run / "config_resolved.yaml").write_text("model:\n  name: glm_dlnm\n")
+    assert load_rows([run])[0].name == "glm_dlnm"
