@@ -1,4 +1,10 @@
-"""Console entry points; each is a Hydra app whose root config lives in the repository's conf/."""
+"""Console entry points; each is a Hydra app whose root config ships inside the package.
+
+Only this package knows where the configs live. Users add their own config directory without
+editing the package: ``--config-dir DIR`` for one command, or ``RESPICAST_CONF=DIR`` for every
+command (read by the search-path plugin in hydra_plugins/respicast_searchpath); a file there takes
+precedence over the shipped one of the same name.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-# The project is installed in editable mode (see README), so conf/ sits three levels above
-# src/respicast/cli/. RESPICAST_CONF points elsewhere, e.g. a site-specific copy on a cluster.
-CONFIG_DIR = str(
-    Path(os.environ.get("RESPICAST_CONF", Path(__file__).resolve().parents[3] / "conf"))
-)
+# respicast/conf/ is package data, so an editable and a wheel install find it alike (the repo's
+# top-level conf/ is a symlink to it)
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 # registers ${respicast.ablation_groups:...} before Hydra composes any config
 import respicast.experiments  # noqa: E402,F401
