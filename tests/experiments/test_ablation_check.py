@@ -28,7 +28,7 @@ def sweep(tmp_path_factory) -> Path:
     cmd = [
         sys.executable, "-m", "respicast.cli.train", "-m", "experiment=ablation_groups",
         "ablation.variant=full,drop_epidemics,drop_pollen", "seed=42", "model.C=0.02",
-        "data.world.config=ablation_check", "data.world.dir=${paths.data_dir}/world/ablation_check",
+        "world@data.world.config=ablation_check", "data.world.dir=${paths.data_dir}/world/ablation_check",
         "+data.target.latency_days=14", "data.split.val_start=2015-01-01", "data.split.test_start=2016-07-01",
         "extras.print_config=false", f"hydra.sweep.dir={root}/sweep",
     ]  # fmt: skip

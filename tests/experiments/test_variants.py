@@ -50,7 +50,7 @@ def test_variant_names_follow_the_data_groups():
         "only_epidemics",
         "only_weather",
     ]
-    chicago = data_config_groups("chicago_nmmaps")
+    chicago = data_config_groups("chicago_nmmaps", CONFIG_DIR)
     assert variant_names(chicago, KEEP) == [
         "full",
         "drop_pollution",
@@ -80,7 +80,7 @@ def test_unknown_group_is_refused():
 
 
 def test_cli_prints_the_variant_list(capsys):
-    main(["chicago_nmmaps", "calendar"])
+    main(["chicago_nmmaps", "calendar"], CONFIG_DIR)
     out = capsys.readouterr().out.strip()
     assert (
         out

@@ -225,7 +225,7 @@ def test_small_simulated_world_train_then_forecast(tmp_path, train_fn):
         tmp_path / "run",
         [
             "data=toulouse_sim",
-            "data.world.config=small",
+            "world@data.world.config=small",
             f"paths.root_dir={tmp_path}",
             "data.split.val_start=2020-07-01",
             "data.split.test_start=2021-03-01",

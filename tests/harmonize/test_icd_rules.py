@@ -6,6 +6,7 @@ import duckdb
 import pytest
 from omegaconf import OmegaConf
 
+from respicast.cli import CONFIG_DIR
 from respicast.harmonize import build_daily_table
 from respicast.harmonize.target import hospital_target
 from respicast.world import ensure_world, load_world_config
@@ -16,7 +17,7 @@ SHORT = {"seed": 3, "start": "2020-04-01", "end": "2020-07-31"}
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    cfg = {**load_world_config("small"), **SHORT}
+    cfg = {**load_world_config("small", CONFIG_DIR), **SHORT}
     return cfg, ensure_world(cfg, tmp_path_factory.mktemp("icd_world") / "w")
 
 

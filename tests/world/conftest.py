@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from respicast.cli import CONFIG_DIR
 from respicast.world import load_world_config, simulate
 
 
 @pytest.fixture(scope="session")
 def small_cfg() -> dict:
-    return load_world_config("small")
+    return load_world_config("small", CONFIG_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import yaml
 from scipy.stats import poisson
 from sklearn.metrics import roc_auc_score
 
+from respicast.cli import CONFIG_DIR
 from respicast.cli.train import train
 from respicast.dataset.targets import peak_thresholds
 from respicast.world import load_world_config
@@ -101,7 +102,7 @@ def test_planted_terms_rebuild_the_truth_when_every_exposure_is_known(small_worl
 @pytest.fixture(scope="module")
 def default_world(tmp_path_factory):
     """Truth, exposures and record of the default world (toulouse, the data's seed 2024)."""
-    cfg = {**load_world_config("toulouse"), "seed": 2024}
+    cfg = {**load_world_config("toulouse", CONFIG_DIR), "seed": 2024}
     exposures, _ = true_exposures(cfg)
     out = tmp_path_factory.mktemp("default_world")
     simulate_truth(cfg, exposures).write_parquet(out / "truth.parquet")

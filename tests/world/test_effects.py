@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 import statsmodels.api as sm
 
+from respicast.cli import CONFIG_DIR
 from respicast.world import load_world_config
 from respicast.world.admissions import BASE_TERMS, simulate_truth
 from respicast.world.exposures import LEAD_IN_DAYS, true_exposures
@@ -70,7 +71,7 @@ def _fit(world: dict, outcome: str):
 
 @pytest.fixture(scope="module")
 def strong_world() -> dict:
-    world = load_world_config("toulouse")
+    world = load_world_config("toulouse", CONFIG_DIR)
     world["baseline_per_100k"] = {
         o: {b: 20 * r for b, r in rates.items()} for o, rates in world["baseline_per_100k"].items()
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from respicast.cli import CONFIG_DIR
 from respicast.world import load_world_config
 from respicast.world.admissions import simulate_truth
 from respicast.world.exposures import true_exposures
@@ -31,7 +32,7 @@ RANGES = {
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_default_world_looks_like_real_series(seed):
-    world = {**load_world_config("toulouse"), "seed": seed}
+    world = {**load_world_config("toulouse", CONFIG_DIR), "seed": seed}
     exposures, _ = true_exposures(world)
     daily = (
         simulate_truth(world, exposures).group_by("date").agg(pl.col("count").sum()).sort("date")

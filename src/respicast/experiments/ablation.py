@@ -15,26 +15,42 @@ with a deep model to ablate the history too (only_<g> then means g + calendar).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-from omegaconf import OmegaConf
 
 # respicast.table (polars) is imported in the functions: respicast.cli imports this module at
 # every app start-up, `--help` included
 
 
 def data_config_groups(data_choice: str, conf_dir: str | Path | None = None) -> list[str]:
-    """``groups`` of conf/data/<data_choice>.yaml (all GROUPS when the file sets none)."""
-    from respicast.cli import CONFIG_DIR
+    """``groups`` of the data config ``data_choice`` as Hydra composes it (all GROUPS when it
+    sets none). ``conf_dir`` None: the config search path of the running (or last) Hydra app."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
     from respicast.table import GROUPS
 
-    path = Path(conf_dir or CONFIG_DIR) / "data" / f"{data_choice}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"ablation: data config {path} not found (data={data_choice})")
-    groups = OmegaConf.load(path).get("groups")
+    overrides = [f"+data={data_choice}"]
+    if conf_dir is None and GlobalHydra.instance().is_initialized():
+        groups = compose(overrides=overrides).data.get("groups")
+    else:
+        conf_dir, extra = (conf_dir, []) if conf_dir is not None else _app_search_path(data_choice)
+        with initialize_config_dir(config_dir=str(Path(conf_dir).resolve()), version_base="1.3"):
+            groups = compose(overrides=[*overrides, *extra]).data.get("groups")
     return list(groups) if groups else list(GROUPS)
+
+
+def _app_search_path(data_choice: str) -> tuple[str, list[str]]:
+    """The app's config dir and its other file sources, from the Hydra config a job carries
+    (a config resolved after its app returned, e.g. in a test)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        raise ValueError(f"ablation: data config {data_choice!r}: no Hydra config to compose it")
+    sources = HydraConfig.get().runtime.config_sources
+    main = [s.path for s in sources if s.provider == "main"]
+    more = [f"file://{s.path}" for s in sources if s.schema == "file" and s.provider != "main"]
+    return main[0], ([f"hydra.searchpath=[{','.join(more)}]"] if more else [])
 
 
 def _ordered(groups: Iterable[str]) -> list[str]:
@@ -99,19 +115,12 @@ def resolve_ablation_groups(variant, groups, keep, data_choice) -> list[str]:
     return variant_groups(str(variant), base, list(keep or []))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Print the variant list for a data config, ready for ``ablation.variant=...``.
-
-    python -m respicast.experiments.ablation chicago_nmmaps [history,calendar]
-    """
-    args = sys.argv[1:] if argv is None else argv
-    if not args:
+def main(argv: list[str], conf_dir: str | Path) -> None:
+    """Print the variant list for a data config, ready for ``ablation.variant=...``
+    (``python -m respicast.cli.ablation_variants <data config> [keep,groups]``)."""
+    if not argv:
         raise SystemExit(
-            "usage: python -m respicast.experiments.ablation <data config> [keep,groups]"
+            "usage: python -m respicast.cli.ablation_variants <data config> [keep,groups]"
         )
-    keep = args[1].split(",") if len(args) > 1 else ["history", "calendar"]
-    print(",".join(variant_names(data_config_groups(args[0]), keep)))
-
-
-if __name__ == "__main__":
-    main()
+    keep = argv[1].split(",") if len(argv) > 1 else ["history", "calendar"]
+    print(",".join(variant_names(data_config_groups(argv[0], conf_dir), keep)))

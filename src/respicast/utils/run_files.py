@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -32,9 +31,7 @@ def enforce_tags(cfg: DictConfig, strict: bool) -> None:
 
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return
-    from respicast.cli import CONFIG_DIR
-
-    default = list(OmegaConf.load(Path(CONFIG_DIR) / "train.yaml").get("tags") or [])
+    default = list((cfg.get("extras") or {}).get("default_tags") or [])
     tags = list(cfg.get("tags") or [])
     if tags and tags != default:
         return

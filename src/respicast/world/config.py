@@ -1,4 +1,4 @@
-"""World configuration: loading conf/world/<name>.yaml without Hydra, and a stable fingerprint."""
+"""World configuration: a composed conf/world/ option as a plain dict, and a stable fingerprint."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
-
-from respicast.cli import CONFIG_DIR
 
 # Bump when the generator changes what a given config produces, so ensure_world re-simulates.
 GENERATOR_VERSION = 2
@@ -24,34 +21,26 @@ def to_plain(cfg: Mapping | DictConfig) -> dict[str, Any]:
     return json.loads(json.dumps(dict(cfg), default=str))
 
 
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def load_world_config(name: str, conf_dir: str | Path | None = None) -> dict[str, Any]:
+    """The world config group's option `name` (conf/world/<name>.yaml), composed by Hydra.
 
+    Train configs carry the composed world in data.world.config, so a run needs no look-up; this
+    is for scripts and tests (pass the config dir, e.g. respicast.cli.CONFIG_DIR) and for run
+    configs written when data.world.config was still a name (then the running app's search path
+    is used).
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-def load_world_config(name: str = "toulouse", conf_dir: str | Path = CONFIG_DIR) -> dict[str, Any]:
-    """Read conf/world/<name>.yaml, following its Hydra `defaults` list (same group) as Hydra would."""
-    path = Path(conf_dir) / "world" / f"{name}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"world config {path} not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    merged: dict = {}
-    own = {k: v for k, v in raw.items() if k != "defaults"}
-    for entry in raw.get("defaults", ["_self_"]):
-        if entry == "_self_":
-            merged = _merge(merged, own)
-        elif isinstance(entry, str):
-            merged = _merge(merged, load_world_config(entry, conf_dir))
-        else:
-            raise ValueError(f"{path}: unsupported defaults entry {entry!r}")
-    if "_self_" not in raw.get("defaults", ["_self_"]):
-        merged = _merge(merged, own)
-    return merged
+    overrides = [f"+world={name}"]
+    if conf_dir is None:
+        if not GlobalHydra.instance().is_initialized():
+            raise ValueError(
+                f"world config {name!r}: pass conf_dir (no Hydra app is running to find it)"
+            )
+        return to_plain(compose(overrides=overrides).world)
+    with initialize_config_dir(config_dir=str(Path(conf_dir).resolve()), version_base="1.3"):
+        return to_plain(compose(overrides=overrides).world)
 
 
 def config_hash(world_cfg: Mapping | DictConfig) -> str:
