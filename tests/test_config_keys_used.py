@@ -38,6 +38,10 @@ HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 # not names any code looks up; their children are checked as usual.
 LABEL_LEVELS = ["data.sources.*", "data.sources.*.options.columns.*"]
 
+# The composed world (conf/world/, as respicast-simulate takes it): the simulator reads it whole,
+# zone and effect names are labels, and its keys are not data keys.
+SKIPPED = ["data.world.config.*"]
+
 # Keys beside a `_target_` that code reads instead of passing them on (path: who reads it).
 NOT_ARGUMENTS = {
     "model.name": "the run's label; training.instantiate_model pops it before instantiating",
@@ -117,6 +121,8 @@ def unused_keys(cfg: dict, root: str) -> list[str]:
         if key in HYDRA_KEYS or key == "defaults":
             continue
         if any(fnmatch.fnmatchcase(path, pat) for pat in LABEL_LEVELS):
+            continue
+        if any(fnmatch.fnmatchcase(path, pat) for pat in SKIPPED):
             continue
         if target is not None and path not in NOT_ARGUMENTS:
             params, var_kw = _parameters(target)
