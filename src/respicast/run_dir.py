@@ -31,6 +31,7 @@ HYDRA_OVERRIDES = "overrides.yaml"
 CHECKPOINTS = "checkpoints"
 CKPT_SUFFIX = ".ckpt"
 LAST_CKPT = "last.ckpt"
+REFIT_CKPT = "refit.ckpt"  # the model refit on train + val (refit=true): what predicted test
 EPOCH_CKPTS = "epoch_*.ckpt"  # conf/callbacks/model_checkpoint.yaml's filename pattern
 PLOTS = "plots"
 LEARNING_CURVES = "csv/**/metrics.csv"  # the CSV logger's files (conf/logger/csv.yaml)
@@ -97,6 +98,10 @@ class RunDir:
     @property
     def last_checkpoint(self) -> Path:
         return self.checkpoints / LAST_CKPT
+
+    @property
+    def refit_checkpoint(self) -> Path:
+        return self.checkpoints / REFIT_CKPT
 
     @property
     def plots(self) -> Path:
@@ -210,14 +215,16 @@ class RunDir:
         return [str(o) for o in OmegaConf.to_container(OmegaConf.load(self.overrides_file)) or []]
 
     def checkpoint(self, which: str = "best") -> Path:
-        """``last``: checkpoints/last.ckpt. ``best``: the one the run's metrics and calibration
-        were computed with (ModelCheckpoint's best as last.ckpt records it, else the newest
-        epoch file, else last.ckpt)."""
+        """``last``: checkpoints/last.ckpt. ``best``: the one the run's test metrics were
+        computed with: refit.ckpt when the run was refit on train + val, else ModelCheckpoint's
+        best as last.ckpt records it, else the newest epoch file, else last.ckpt."""
         last = self.last_checkpoint
         if which == "last":
             if not last.exists():
                 raise RunError(f"{self.path}: no {CHECKPOINTS}/{LAST_CKPT}")
             return last
+        if self.refit_checkpoint.exists():
+            return self.refit_checkpoint
         best = self._recorded_best() if last.exists() else None
         if best is not None:
             return best

@@ -6,7 +6,7 @@ import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
-from scipy import stats
+from scipy import special, stats
 
 from respicast.dataset.datamodule import WindowDataModule
 from respicast.models.module import ForecastModule, tail_logit
@@ -55,10 +55,12 @@ def test_module_peak_prob_is_coherent_with_its_count_forecast(mode, table, data_
     model.eval()
     out = model.predict_step(batch, 0)
     mu, p = out["predicted"].detach(), out["peak_prob"].detach()
-    if mode == "tail":  # exactly the NB tail of the predicted mean and dispersion
-        k = model.dispersion.numpy()
+    if mode == "tail":  # the NB tail of the predicted mean and dispersion, in log odds shifted
+        k = model.dispersion.numpy()  # back by log(peak_pos_weight) (the weighted BCE's offset)
         thr = np.floor(batch["threshold"].numpy())[:, None]
-        want = stats.nbinom.sf(thr, k, k / (k + mu.numpy()))
+        tail = stats.nbinom.sf(thr, k, k / (k + mu.numpy()))
+        want = special.expit(special.logit(tail) - np.log(model.hparams.peak_pos_weight))
+        assert model.prior_shift == pytest.approx(np.log(4.0))
         np.testing.assert_allclose(p.numpy(), want, rtol=1e-3, atol=1e-5)
     assert torch.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
 

@@ -142,3 +142,32 @@ class ResumableCheckpoint(ModelCheckpoint):
 
 def _same_path(a: str | Path, b: str | Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
+
+
+class LearningRates(pl.Callback):
+    """The learning rate each training epoch ran with (what a refit replays)."""
+
+    def __init__(self) -> None:
+        self.by_epoch: dict[int, float] = {}
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
+        self.by_epoch[trainer.current_epoch] = float(trainer.optimizers[0].param_groups[0]["lr"])
+
+    def schedule(self, epochs: int) -> list[float]:
+        """Rates of epochs 0..epochs-1; epochs a resumed run did not see take the next known."""
+        known = sorted(self.by_epoch)
+        return [self.by_epoch[next((k for k in known if k >= e), known[-1])] for e in range(epochs)]
+
+
+class ReplayLearningRates(pl.Callback):
+    """Set each epoch's learning rate from a recorded list (the last one beyond its end)."""
+
+    def __init__(self, values: list[float]):
+        self.values = list(values)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
+        if not self.values:
+            return
+        lr = self.values[min(trainer.current_epoch, len(self.values) - 1)]
+        for group in trainer.optimizers[0].param_groups:
+            group["lr"] = lr

@@ -3,9 +3,12 @@ workhorse, used as epidemiologists use it for prediction (autoregressive terms b
 
 One GLM per horizon h. The target day is t+h; everything it uses is known at the origin t:
 - autoregressive terms: log(1 + mean count of the last d days known at t) for each d in
-  ``autoregressive`` (d = 1: the last known count; publication gaps carried forward);
-- a natural spline of time (``time_df_per_year`` df per year of training data); held constant
-  beyond the training range, because a spline cannot be extrapolated into the forecast period;
+  ``autoregressive`` (d = 1: the last known count; publication gaps carried forward), and
+  log(1 + exponentially weighted mean of the lookback's known counts) per half-life in
+  ``ewma_halflives``;
+- optionally a natural spline of time (``time_df_per_year`` df per year of training data; default
+  none, the autoregressive terms carry the level); held constant beyond the training range,
+  because a spline cannot be extrapolated into the forecast period;
 - day of week of the target day (dummies), holiday flags and day-of-year harmonics from the
   known-future calendar when present;
 - a cross-basis per pollutant (linear exposure × lag basis over target-day lags
@@ -49,9 +52,10 @@ class GLMDLNM:
         pollutant_lag_df: int | None = 3,
         temperature_lag_df: int | None = 4,
         temperature_df: int = 3,
-        time_df_per_year: float = 1.0,
+        time_df_per_year: float = 0.0,
         family: str = "quasipoisson",
         autoregressive: list[int] | tuple[int, ...] = (1, 7, 28),
+        ewma_halflives: list[float] | tuple[float, ...] = (),
     ):
         if family not in ("quasipoisson", "nb"):
             raise ValueError(f"glm_dlnm.family must be 'quasipoisson' or 'nb', got {family!r}")
@@ -60,7 +64,11 @@ class GLMDLNM:
             raise ValueError(
                 f"glm_dlnm.autoregressive: window lengths must be >= 1 day, got {autoregressive}"
             )
-        self.needs = frozenset({"past", *(["history"] if self.autoregressive else [])})
+        self.ewma_halflives = [float(x) for x in ewma_halflives or ()]
+        if any(x <= 0 for x in self.ewma_halflives):
+            raise ValueError(f"glm_dlnm.ewma_halflives must be > 0 days, got {ewma_halflives}")
+        reads_history = self.autoregressive or self.ewma_halflives
+        self.needs = frozenset({"past", *(["history"] if reads_history else [])})
         # None: every past channel of group 'pollution'; "auto": the first channel named *temp*
         self.pollutants = list(pollutants) if pollutants is not None else None
         self.temperature = temperature
@@ -130,14 +138,17 @@ class GLMDLNM:
         Only the history window (counts published by t) enters; unpublished days carry the last
         known count forward.
         """
-        if not self.autoregressive:
+        halflives = getattr(self, "ewma_halflives", [])  # GLMs pickled before the option
+        if not (self.autoregressive or halflives):
             return np.empty((len(ws), 0))
         inputs.last_known(ws.history)  # a clear error when a window has no known count
         known = fill_gaps(np.asarray(ws.history, dtype=float))
-        return np.stack(
-            [np.log1p(known[:, ws.lookback - d :].mean(axis=1)) for d in self.autoregressive],
-            axis=1,
-        )
+        means = [known[:, ws.lookback - d :].mean(axis=1) for d in self.autoregressive]
+        age = np.arange(ws.lookback)[::-1]  # 0 = the origin's day
+        for halflife in halflives:  # the recent level, as an exponential smoother reads it
+            w = 0.5 ** (age / halflife)
+            means.append(known @ (w / w.sum()))
+        return np.log1p(np.stack(means, axis=1))
 
     def _fit_terms(self, train: WindowSet) -> None:
         self.var_bases_ = {}
