@@ -26,6 +26,7 @@ FILE_NAMES = (
     "config_resolved.yaml",
     "overrides.yaml",
     "last.ckpt",
+    "refit.ckpt",
     "importance_groups.csv",
     "metrics.csv",
     "learning_curves.png",
@@ -51,7 +52,6 @@ PENDING = {
     "evaluation/quantiles.py",  # write_quantiles: run_outputs now writes through RunDir
     "utils/callbacks.py",  # LastCheckpoint's default last.ckpt and checkpoints/
     "sweep/trial.py",  # requeued_checkpoint: checkpoints/last.ckpt
-    "training.py",  # refit_checkpoint_path: checkpoints/ (refit.ckpt)
 }
 
 
