@@ -200,10 +200,9 @@ def write_quantiles(run_dir: RunDir, predictions: pl.DataFrame, levels) -> Path 
 
 
 def save_fitted(run_dir: RunDir, result, model) -> None:
-    """Calibrators and thresholds (and a baseline's fitted state) for respicast-eval/forecast."""
-    from respicast.models.predict import is_deep
-
+    """Calibrators and thresholds, then what the model (a Forecaster) saves itself, for
+    respicast-eval and respicast-forecast."""
     state = {"calibrators": getattr(result, "calibrators", None), "thresholds": result.thresholds}
-    if model is not None and not is_deep(model):
-        state["baseline"] = model
     run_dir.write_fitted(state)
+    if model is not None:
+        model.save(run_dir)

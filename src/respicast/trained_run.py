@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from omegaconf import DictConfig, OmegaConf
 
 from respicast.run_dir import CONFIG, FITTED, PREDICTIONS, RunDir, RunError
+
+if TYPE_CHECKING:
+    from respicast.models.forecaster import Forecaster, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +41,10 @@ LOCATION_LEAVES = ("path", "paths", "db", "zones_csv")
 class TrainedRun:
     run_dir: Path
     cfg: DictConfig  # the trained run's resolved config
-    fitted: dict  # calibrators, thresholds (and 'baseline')
+    fitted: dict  # calibrators, thresholds (and a baseline's fitted state)
     predictions: pl.DataFrame | None  # val/test predictions of the run (calibrated)
-    checkpoint: Path | None  # deep models
-
-    @property
-    def is_deep(self) -> bool:
-        return "baseline" not in self.fitted
+    checkpoint: Path | None = None  # a checkpoint file the user named (deep models)
+    which_checkpoint: str = "best"  # else which of the run's checkpoints (RunDir.checkpoint)
 
     @property
     def model_name(self) -> str:
@@ -67,10 +68,7 @@ def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
         raise RunError(f"{rd.path}: no {CONFIG}; is it a respicast-train run dir?")
     if not rd.has_fitted():
         raise RunError(f"{rd.path}: no {FITTED} (calibrators, thresholds); rerun respicast-train")
-    run = TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), None)
-    if run.is_deep:
-        run.checkpoint = ckpt or rd.checkpoint(which_checkpoint)
-    return run
+    return TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), ckpt, which_checkpoint)
 
 
 def as_dict(node) -> dict:
@@ -120,68 +118,30 @@ def requested_data_config(trained: DictConfig, overrides: DictConfig | dict | No
     return merged
 
 
-def load_model(run: TrainedRun, dm):
-    """The fitted model: a deep module restored from its checkpoint, or the pickled baseline."""
-    if not run.is_deep:
-        return run.fitted["baseline"]
-    import hydra
-    import torch
+def load_model(run: TrainedRun, dm) -> Forecaster:
+    """The run's fitted Forecaster, for the data of ``dm``."""
+    from respicast.models.forecaster import forecaster_class
 
-    ckpt = torch.load(run.checkpoint, map_location="cpu", weights_only=False)
-    saved = ckpt.get("hyper_parameters", {}).get("dims")
-    dims = dm.dims
-    if saved is not None:
-        saved = _as_plain(saved)
-        now = _as_plain(dims)
-        diff = {k: (saved[k], now.get(k)) for k in saved if saved[k] != now.get(k)}
-        if diff:
-            raise RunError(
-                f"checkpoint {run.checkpoint} was trained on inputs {saved}, but the data now give "
-                f"{now} (differences: {diff}); the sources changed their variables?"
-            )
-    module = hydra.utils.instantiate(run.cfg.model, dims=dims)
-    module.load_state_dict(ckpt["state_dict"])
-    module.eval()
-    return module
+    return forecaster_class(run.cfg.model).load(
+        RunDir(run.run_dir),
+        cfg=run.cfg,
+        dm=dm,
+        checkpoint=run.checkpoint,
+        which=run.which_checkpoint,
+    )
 
 
-def _as_plain(dims) -> dict:
-    """Dims saved in a checkpoint: a dataclass, a dict or an OmegaConf node (hparams)."""
-    import dataclasses
-
-    if isinstance(dims, DictConfig):
-        return dict(OmegaConf.to_container(dims))
-    return dataclasses.asdict(dims) if dataclasses.is_dataclass(dims) else dict(dims)
-
-
-def dispersion(model, run: TrainedRun, horizon: int) -> np.ndarray | None:
-    """NB dispersion k per horizon (None = Poisson): the model's own, else fitted on val residuals."""
-    k = getattr(model, "dispersion", None)
-    if k is not None and not callable(k):
-        return np.broadcast_to(
-            np.asarray(k.cpu().numpy() if hasattr(k, "cpu") else k, float), (horizon,)
-        )
-    uses_nb = getattr(model, "distribution", None) == "nb" or getattr(model, "prob", None) == "nb"
-    own = getattr(model, "dispersion_", None)
-    if uses_nb and own is not None:
-        return None if np.isinf(own) else np.full(horizon, float(own))
-    if run.is_deep:  # a Poisson deep model
-        return None
-    return _val_dispersion(run, horizon)
-
-
-def _val_dispersion(run: TrainedRun, horizon: int) -> np.ndarray | None:
-    from respicast.models.baselines.dispersion import fit_nb_dispersion
+def dispersion(prediction: Prediction, run: TrainedRun) -> np.ndarray | None:
+    """NB k per horizon of a one-origin prediction (None = Poisson): the model's own count
+    distribution, else k fitted on the run's validation residuals."""
+    if prediction.dispersion is not None:
+        return np.asarray(prediction.dispersion[0], float)
+    from respicast.evaluation.quantiles import val_dispersion
 
     if run.predictions is None:
         log.warning("no %s: Poisson prediction intervals", PREDICTIONS)
         return None
-    val = run.predictions.filter(pl.col("split") == "val")
-    out = np.full(horizon, np.inf)
-    for h in range(1, horizon + 1):
-        sub = val.filter(pl.col("horizon") == h)
-        try:
-            out[h - 1] = fit_nb_dispersion(sub["observed"].to_numpy(), sub["predicted"].to_numpy())
-        except ValueError:
-            pass
+    fitted = val_dispersion(run.predictions.filter(pl.col("split") == "val"))
+    horizon = prediction.counts.shape[1]
+    out = np.array([fitted.get(h, np.inf) for h in range(1, horizon + 1)], float)
     return None if np.all(np.isinf(out)) else out

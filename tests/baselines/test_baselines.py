@@ -51,7 +51,7 @@ def test_shapes_and_probabilities(name, fitted, data):
     _, test = data
     model = fitted[name]
     assert isinstance(model, Baseline)
-    mean, prob = model.predict(test)
+    mean, prob = model.predict_arrays(test)
     assert mean.shape == prob.shape == (len(test), test.horizon)
     assert np.isfinite(mean).all() and (mean > 0).all()
     defined = ~np.isnan(test.threshold)
@@ -68,7 +68,9 @@ def test_predictions_ignore_test_labels(name, fitted, data):
     altered = _copy(test)
     altered.y_count[:] = 999.0
     altered.y_peak[:] = 1.0
-    for a, b in zip(fitted[name].predict(test), fitted[name].predict(altered), strict=True):
+    for a, b in zip(
+        fitted[name].predict_arrays(test), fitted[name].predict_arrays(altered), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -76,17 +78,17 @@ def test_predictions_ignore_test_labels(name, fitted, data):
 def test_fit_uses_only_the_training_windows(name, data):
     train, test = data
     # refitting on the same training windows, whatever the test windows hold, gives the same model
-    a = MODELS[name]().fit(train).predict(test)
+    a = MODELS[name]().fit(train).predict_arrays(test)
     other_test = _copy(test)
     other_test.y_count[:] = 0.0
-    b = MODELS[name]().fit(_copy(train)).predict(test)
+    b = MODELS[name]().fit(_copy(train)).predict_arrays(test)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_allclose(x, y)
     # and changing training labels does change it
     shifted = _copy(train)
     shifted.y_count[:] = shifted.y_count * 2
     shifted.y_peak[:] = (shifted.y_count > shifted.threshold[:, None]).astype(float)
-    c = MODELS[name]().fit(shifted).predict(test)
+    c = MODELS[name]().fit(shifted).predict_arrays(test)
     assert not np.allclose(a[0], c[0]) or not np.allclose(a[1], c[1], equal_nan=True)
 
 
@@ -119,7 +121,7 @@ def test_bad_hyperparameters_name_the_key():
 def test_predict_before_fit_raises(data):
     _, test = data
     with pytest.raises(RuntimeError, match="fit"):
-        Climatology().predict(test)
+        Climatology().predict_arrays(test)
 
 
 def test_climatology_learns_the_weekday_effect(fitted):
@@ -133,12 +135,12 @@ def test_climatology_learns_the_weekday_effect(fitted):
 def test_weekly_persistence_repeats_the_same_weekday():
     ws = make_windowset(n_days=300, latency=1, seed=2)
     model = Persistence(mode="weekly").fit(ws)
-    mean, _ = model.predict(ws)
+    mean, _ = model.predict_arrays(ws)
     # the last position holds day t-1 (latency 1): day t+h-7 sits at position L-1 + h-7 + 1;
     # for h=7 that day (t) is not known yet, so it takes day t-7
     for h in range(1, 8):
         pos = ws.lookback - 1 + h - 6
         pos = pos if pos <= ws.lookback - 1 else pos - 7
         np.testing.assert_array_equal(mean[:, h - 1], ws.history[:, pos])
-    last = Persistence().fit(ws).predict(ws)[0]
+    last = Persistence().fit(ws).predict_arrays(ws)[0]
     np.testing.assert_array_equal(last, np.repeat(ws.history[:, -1:], 7, axis=1))

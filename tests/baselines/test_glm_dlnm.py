@@ -72,7 +72,7 @@ def test_autoregressive_terms_are_log_means_of_known_counts(data, model):
 def test_prediction_at_an_origin_ignores_every_count_after_it(data, model):
     _, test = data
     i = 200
-    mean, prob = model.predict(test)
+    mean, prob = model.predict_arrays(test)
     later = replace(
         test,
         history=np.array(test.history),
@@ -80,7 +80,7 @@ def test_prediction_at_an_origin_ignores_every_count_after_it(data, model):
         y_peak=np.ones_like(test.y_peak),
     )
     later.history[i + 1 :] = 999.0  # windows of later origins hold the counts after t_i
-    mean2, prob2 = model.predict(later)
+    mean2, prob2 = model.predict_arrays(later)
     np.testing.assert_array_equal(mean2[: i + 1], mean[: i + 1])
     np.testing.assert_array_equal(prob2[: i + 1], prob[: i + 1], strict=True)
     # and the history known at t is used: the later origins' forecasts moved
@@ -104,7 +104,7 @@ def test_autoregressive_terms_improve_the_count_forecast_of_a_level_shift():
     train, test = split(shifted)
     errors = {}
     for ar in ([], [1, 7, 28]):
-        mean, _ = GLMDLNM(autoregressive=ar, time_df_per_year=1).fit(train).predict(test)
+        mean, _ = GLMDLNM(autoregressive=ar, time_df_per_year=1).fit(train).predict_arrays(test)
         errors[str(ar)] = np.nanmean(np.abs(mean[:, 0] - test.y_count[:, 0]))
     assert errors["[1, 7, 28]"] < 0.9 * errors["[]"], errors
 

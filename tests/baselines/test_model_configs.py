@@ -26,6 +26,6 @@ def test_config_instantiates_a_working_baseline(name, tmp_path):
     assert model.name == name
     assert isinstance(model, Baseline) and model.name == name
     train, test = split(make_windowset(n_days=700, seed=8))
-    mean, prob = model.fit(train).predict(test)
+    mean, prob = model.fit(train).predict_arrays(test)
     assert mean.shape == prob.shape == test.y_count.shape
     assert np.nanmax(prob) <= 1 and np.nanmin(prob) >= 0

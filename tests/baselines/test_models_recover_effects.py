@@ -45,7 +45,7 @@ def test_lightgbm_beats_climatology_with_a_strong_covariate():
         Climatology(),
         LightGBMTSFEL(n_estimators=80, features=["Mean", "Max", "Slope", "Standard deviation"]),
     ):
-        _, prob = model.fit(train).predict(test)
+        _, prob = model.fit(train).predict_arrays(test)
         auc[model.name] = roc_auc_score(test.y_peak[ok, 0], prob[ok, 0])
     assert auc["lightgbm_tsfel"] > auc["climatology"] + 0.1, auc
 
@@ -53,6 +53,14 @@ def test_lightgbm_beats_climatology_with_a_strong_covariate():
 def test_lightgbm_is_deterministic():
     ws = make_windowset(n_days=500, seed=6)
     train, test = split(ws)
-    a = LightGBMTSFEL(n_estimators=20, features=["Mean", "Slope"], seed=3).fit(train).predict(test)
-    b = LightGBMTSFEL(n_estimators=20, features=["Mean", "Slope"], seed=3).fit(train).predict(test)
+    a = (
+        LightGBMTSFEL(n_estimators=20, features=["Mean", "Slope"], seed=3)
+        .fit(train)
+        .predict_arrays(test)
+    )
+    b = (
+        LightGBMTSFEL(n_estimators=20, features=["Mean", "Slope"], seed=3)
+        .fit(train)
+        .predict_arrays(test)
+    )
     np.testing.assert_array_equal(a[1], b[1])

@@ -47,8 +47,7 @@ def backtest(cfg: DictConfig) -> dict[str, float]:
 def checkpoint(cfg: DictConfig) -> dict[str, float]:
     from respicast.dataset.datamodule import WindowDataModule
     from respicast.evaluation import evaluate_predictions
-    from respicast.evaluation.quantiles import with_model_dispersion
-    from respicast.models.predict import predict_arrays, predictions_frame
+    from respicast.models.predict import predict_part
     from respicast.run_dir import RunDir
     from respicast.run_outputs import write_outputs
     from respicast.trained_run import RunError, load_model, load_run, requested_data_config
@@ -63,12 +62,7 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
     dm.setup()
     model = load_model(run, dm)
     model.name = run.model_name
-    preds = {}
-    for part in ("val", "test"):
-        ws = dm.part(part)
-        counts, probs = predict_arrays(model, ws)
-        frame = predictions_frame(ws, counts, probs, model=run.model_name, split=part)
-        preds[part] = with_model_dispersion(model, frame, counts)
+    preds = {part: predict_part(model, dm, part) for part in ("val", "test")}
     result = evaluate_predictions(preds["val"], preds["test"], cfg.evaluation, dm.reference_prob())
     extra = {}
     out_dir = Path(cfg.paths.output_dir)

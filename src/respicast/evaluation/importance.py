@@ -83,9 +83,7 @@ def blank_group(
 
 
 def _predict_probs(model, ws: WindowSet, calibrators=None) -> np.ndarray:
-    from respicast.models.predict import predict_arrays
-
-    _, probs = predict_arrays(model, ws)
+    probs = model.predict(ws).peak_prob
     if calibrators is not None:
         probs = np.stack(
             [calibrators.apply(probs[:, h], h + 1) for h in range(probs.shape[1])], axis=1

@@ -20,14 +20,14 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from respicast.models.count_dist import as_k as _k
+
 log = logging.getLogger(__name__)
 
 # the hubverse / RespiCast quantile levels: 0.01, 0.025, 0.05, 0.1, 0.15, ..., 0.9, 0.95, 0.975, 0.99
 HUB_LEVELS: tuple[float, ...] = (
     (0.01, 0.025) + tuple(round(0.05 * i, 2) for i in range(1, 20)) + (0.975, 0.99)
 )
-# above this k an NB is a Poisson to double precision, and scipy's nbinom loses accuracy
-_POISSON_K = 1e8
 LEVELS_KEY = "evaluation.quantile_levels"
 
 
@@ -42,15 +42,6 @@ def check_levels(levels, key: str = LEVELS_KEY) -> np.ndarray:
     if np.any(np.diff(arr) <= 0):
         raise ValueError(f"config {key}: levels must be strictly increasing, got {arr.tolist()}")
     return arr
-
-
-def _k(dispersion, shape) -> np.ndarray:
-    """k as an array of ``shape``; null/NaN/None -> inf (Poisson)."""
-    if dispersion is None:
-        return np.full(shape, np.inf)
-    k = np.broadcast_to(np.asarray(dispersion, dtype=float), shape).copy()
-    k[~np.isfinite(k) | (k > _POISSON_K)] = np.inf
-    return k
 
 
 def _apply(fn: str, x: np.ndarray, mean: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -80,36 +71,6 @@ def count_quantiles(mean: np.ndarray, dispersion, levels) -> np.ndarray:
     k = _k(dispersion, (mean.shape[0],))[:, None]
     q = count_fn("ppf", levels[None, :], mean, k)
     return np.where(np.isfinite(mean), q, np.nan)
-
-
-def model_dispersion(model, predicted: np.ndarray) -> np.ndarray | None:
-    """[N, H] NB k of the model's own count distribution (inf = Poisson); None when the model
-    has none (classifiers that also give a mean): the evaluation then fits k on validation."""
-    own = getattr(model, "dispersion", None)
-    if own is not None and not callable(own):
-        k = own.detach().cpu().numpy() if hasattr(own, "detach") else np.asarray(own)
-        return np.broadcast_to(np.asarray(k, float), predicted.shape).copy()
-    if hasattr(model, "log_k"):  # a deep model with a Poisson head
-        return np.full(predicted.shape, np.inf)
-    if hasattr(model, "models_") and hasattr(model, "_dispersion"):  # glm_dlnm, per horizon
-        out = np.empty(predicted.shape)
-        for h, (_, param) in enumerate(model.models_):
-            out[:, h] = _k(model._dispersion(predicted[:, h], param), (predicted.shape[0],))
-        return out
-    family = getattr(model, "distribution", None) or getattr(model, "prob", None)
-    if family in ("nb", "poisson") and hasattr(model, "dispersion_"):
-        k = float(model.dispersion_) if family == "nb" else np.inf
-        return np.full(predicted.shape, k)
-    return None
-
-
-def with_model_dispersion(model, frame: pl.DataFrame, predicted: np.ndarray) -> pl.DataFrame:
-    """The predictions frame of ``predicted`` [N, H] (row order of predictions_frame) with a
-    ``dispersion`` column when the model has its own count distribution."""
-    k = model_dispersion(model, np.asarray(predicted, float))
-    if k is None:
-        return frame
-    return frame.with_columns(pl.Series("dispersion", k.reshape(-1), dtype=pl.Float64))
 
 
 def val_dispersion(val: pl.DataFrame) -> dict[int, float]:

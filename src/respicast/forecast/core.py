@@ -21,7 +21,6 @@ from respicast.forecast import alerts, context, drivers, freshness
 from respicast.forecast.errors import ForecastError
 from respicast.forecast.window import asof_window
 from respicast.models.count_dist import quantiles
-from respicast.models.predict import predict_arrays
 from respicast.table import DailyTable
 from respicast.trained_run import (
     TrainedRun,
@@ -140,10 +139,11 @@ def make_forecast(
     model = load_model(run, dm)
 
     ab = drivers.ablated_windows(ws, dm.dims.has_history)
-    counts, raw = predict_arrays(model, ab.windows)
+    prediction = model.predict(ab.windows)
+    counts, raw = prediction.counts, prediction.peak_prob
     probs = _calibrate(run, raw)
     mean, p, p_raw = counts[0], probs[0], raw[0]
-    k_disp = dispersion(model, run, H)
+    k_disp = dispersion(prediction, run)
     bands = _intervals(mean, k_disp, list(cfg.get("intervals", [0.8, 0.95])))
 
     val = run.predictions.filter(pl.col("split") == "val") if run.predictions is not None else None

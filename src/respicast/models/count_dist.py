@@ -9,6 +9,18 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+# above this k an NB is a Poisson to double precision, and scipy's nbinom loses accuracy
+POISSON_K = 1e8
+
+
+def as_k(dispersion, shape) -> np.ndarray:
+    """NB k as an array of ``shape``; null/NaN/None/huge -> inf (Poisson)."""
+    if dispersion is None:
+        return np.full(shape, np.inf)
+    k = np.broadcast_to(np.asarray(dispersion, dtype=float), shape).copy()
+    k[~np.isfinite(k) | (k > POISSON_K)] = np.inf
+    return k
+
 
 def exceedance_prob(
     mean: np.ndarray, threshold: np.ndarray, dispersion: float | np.ndarray | None = None

@@ -13,14 +13,14 @@ import numpy as np
 
 from respicast.dataset.windows import WindowSet
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
+from respicast.models.baselines.base import Baseline, check_fitted, check_inputs, one_blas_thread
 from respicast.models.baselines.dispersion import fit_nb_dispersion
 from respicast.models.count_dist import exceedance_prob
 
 _SEASONS = {"month": (inputs.month, 12), "week": (inputs.week_of_year, 53)}
 
 
-class Climatology:
+class Climatology(Baseline):
     name = "climatology"
     needs = frozenset()
 
@@ -77,8 +77,11 @@ class Climatology:
             self.dispersion_ = fit_nb_dispersion(train.y_count[ok], mean[ok])
         return self
 
+    def count_dispersion(self, counts: np.ndarray) -> float:
+        return float(self.dispersion_) if self.distribution == "nb" else np.inf
+
     @one_blas_thread
-    def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    def predict_arrays(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(self.table_ is not None, self.name)
         check_inputs(ws, self.needs, self.name)
         cells, _ = self._cells(ws)

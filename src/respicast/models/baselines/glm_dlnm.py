@@ -28,6 +28,7 @@ from respicast.dataset.windows import WindowSet
 from respicast.features import fill_gaps
 from respicast.models.baselines import inputs
 from respicast.models.baselines.base import (
+    Baseline,
     check_fitted,
     check_inputs,
     one_blas_thread,
@@ -35,12 +36,12 @@ from respicast.models.baselines.base import (
 )
 from respicast.models.baselines.crossbasis import Linear, NaturalSpline, crossbasis, lag_basis
 from respicast.models.baselines.dispersion import fit_nb_dispersion
-from respicast.models.count_dist import exceedance_prob
+from respicast.models.count_dist import as_k, exceedance_prob
 
 _CALENDAR = ("public_holiday", "school_holiday", "doy_sin", "doy_cos")
 
 
-class GLMDLNM:
+class GLMDLNM(Baseline):
     name = "glm_dlnm"
 
     def __init__(
@@ -213,8 +214,15 @@ class GLMDLNM:
             return None
         return mean / (param - 1.0)  # NB with var = μ + μ²/k = φμ
 
+    def count_dispersion(self, counts: np.ndarray) -> np.ndarray:
+        """k per origin and horizon: quasi-Poisson's k grows with the mean (var = φμ)."""
+        out = np.empty(counts.shape)
+        for h, (_, param) in enumerate(self.models_):
+            out[:, h] = as_k(self._dispersion(counts[:, h], param), (counts.shape[0],))
+        return out
+
     @one_blas_thread
-    def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    def predict_arrays(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(bool(self.models_), self.name)
         self._check(ws)
         mean = np.empty((len(ws), ws.horizon))

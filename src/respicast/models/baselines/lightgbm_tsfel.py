@@ -14,10 +14,10 @@ import numpy as np
 from respicast.dataset.windows import WindowSet
 from respicast.features import FeatureCache, fill_gaps, tsfel_table, unknown_tail
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
+from respicast.models.baselines.base import Baseline, check_fitted, check_inputs, one_blas_thread
 
 
-class LightGBMTSFEL:
+class LightGBMTSFEL(Baseline):
     name = "lightgbm_tsfel"
 
     def __init__(
@@ -100,7 +100,7 @@ class LightGBMTSFEL:
         return self
 
     @one_blas_thread
-    def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    def predict_arrays(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(bool(self.models_), self.name)
         check_inputs(ws, self.needs, self.name)
         table = self._table(ws)

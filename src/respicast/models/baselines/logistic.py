@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from respicast.dataset.windows import WindowSet
 from respicast.features import fill_gaps
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
+from respicast.models.baselines.base import Baseline, check_fitted, check_inputs, one_blas_thread
 
 
 def design(ws: WindowSet, n_lags: int, past_days: int, h: int, use_past: bool) -> np.ndarray:
@@ -32,7 +32,7 @@ def design(ws: WindowSet, n_lags: int, past_days: int, h: int, use_past: bool) -
     return np.concatenate(parts, axis=1)
 
 
-class LogisticBaseline:
+class LogisticBaseline(Baseline):
     name = "logistic"
 
     def __init__(
@@ -79,7 +79,7 @@ class LogisticBaseline:
         return self
 
     @one_blas_thread
-    def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    def predict_arrays(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(bool(self.models_), self.name)
         check_inputs(ws, self.needs, self.name)
         level = inputs.safe_level(ws)

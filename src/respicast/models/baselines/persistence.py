@@ -13,12 +13,12 @@ import numpy as np
 
 from respicast.dataset.windows import WindowSet
 from respicast.models.baselines import inputs
-from respicast.models.baselines.base import check_fitted, check_inputs, one_blas_thread
+from respicast.models.baselines.base import Baseline, check_fitted, check_inputs, one_blas_thread
 from respicast.models.baselines.dispersion import fit_nb_dispersion
 from respicast.models.count_dist import exceedance_prob
 
 
-class Persistence:
+class Persistence(Baseline):
     name = "persistence"
     needs = frozenset({"history"})
 
@@ -89,8 +89,12 @@ class Persistence:
         self._fitted = True
         return self
 
+    def count_dispersion(self, counts: np.ndarray) -> float | None:
+        # the empirical peak frequencies come with no count distribution
+        return float(self.dispersion_) if self.prob == "nb" else None
+
     @one_blas_thread
-    def predict(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
+    def predict_arrays(self, ws: WindowSet) -> tuple[np.ndarray, np.ndarray]:
         check_fitted(self._fitted, self.name)
         value = self.persisted(ws)
         if self.prob == "nb":
