@@ -103,6 +103,10 @@ class RunDir:
     def refit_checkpoint(self) -> Path:
         return self.checkpoints / REFIT_CKPT
 
+    @staticmethod
+    def is_refit(checkpoint: Path) -> bool:
+        return Path(checkpoint).name == REFIT_CKPT
+
     @property
     def plots(self) -> Path:
         return self.path / PLOTS

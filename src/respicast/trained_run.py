@@ -47,6 +47,22 @@ class TrainedRun:
     which_checkpoint: str = "best"  # else which of the run's checkpoints (RunDir.checkpoint)
 
     @property
+    def refit(self) -> bool:
+        """The loaded model was fitted again on train + val (refit=true): its scalers come from
+        that longer part. A deep run's other checkpoints (best epoch, last) are the first fit's."""
+        if not self.cfg.get("refit"):
+            return False
+        return not self.is_deep or (self.checkpoint is not None and RunDir.is_refit(self.checkpoint))
+
+    def setup_data(self, dm) -> None:
+        """Windows and scalers as the loaded model was fitted on them."""
+        from respicast.training import refit_split
+
+        dm.setup()
+        if self.refit:
+            dm.setup(split=refit_split(dm.split))
+
+    @property
     def model_name(self) -> str:
         return str(self.cfg.model.get("name", "model"))
 

@@ -28,9 +28,10 @@ from respicast.evaluation.quantiles import (
     count_quantiles,
     ensure_dispersion,
     quantile_frame,
-    write_quantiles,
 )
 from respicast.evaluation.synthetic import fake_predictions, split_frames
+from respicast.run_dir import RunDir
+from respicast.run_outputs import write_quantiles
 
 LEVELS5 = [0.05, 0.25, 0.5, 0.75, 0.95]
 
@@ -211,7 +212,7 @@ def test_dispersion_fitted_on_val_only_when_the_model_gives_none():
 
 def test_quantile_file_is_long_and_monotone(result, tmp_path):
     preds = pl.concat([result.val, result.test], how="diagonal_relaxed")
-    path = write_quantiles(tmp_path, preds, HUB_LEVELS)
+    path = write_quantiles(RunDir(tmp_path), preds, HUB_LEVELS)
     q = pl.read_parquet(path)
     assert q.columns == [
         "origin_date",

@@ -14,7 +14,6 @@ horizon, split, fold and quantile level: ``origin_date``, ``target_date``, ``hor
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -127,14 +126,3 @@ def quantile_frame(predictions: pl.DataFrame, levels) -> pl.DataFrame:
         pl.Series("quantile_level", np.tile(levels, n), dtype=pl.Float64),
         pl.Series("value", q.reshape(-1), dtype=pl.Float64).fill_nan(None),
     )
-
-
-def write_quantiles(out_dir: Path, predictions: pl.DataFrame, levels) -> Path | None:
-    """predictions_quantiles.parquet beside predictions.parquet (None without a dispersion)."""
-    if "dispersion" not in predictions.columns:
-        log.warning("predictions have no 'dispersion' column: no predictions_quantiles.parquet")
-        return None
-    path = Path(out_dir) / "predictions_quantiles.parquet"
-    quantile_frame(predictions, levels).write_parquet(path)
-    log.info("wrote %s", path)
-    return path

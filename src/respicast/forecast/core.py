@@ -82,7 +82,7 @@ def _datamodule(
     dm = WindowDataModule(
         data_cfg, table=table, seed=int(run.cfg.get("seed", 0) if seed is None else seed)
     )
-    dm.setup()
+    run.setup_data(dm)
     if run.predictions is not None:  # the split must be the training one, or the scalers differ
         for part in ("val", "test"):
             rows = run.predictions.filter(pl.col("split") == part)

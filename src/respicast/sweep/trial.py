@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from respicast.run_dir import RunDir
 from respicast.sweep.storage import open_storage
 
 if TYPE_CHECKING:
@@ -85,5 +86,5 @@ def requeued_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
     """
     if int(os.environ.get("SLURM_RESTART_COUNT") or 0) < 1:
         return None
-    last = Path(output_dir) / "checkpoints" / "last.ckpt"
+    last = RunDir(Path(output_dir)).last_checkpoint
     return str(last) if last.is_file() else None

@@ -22,6 +22,8 @@ import torch
 from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
 
+from respicast.run_dir import LAST_CKPT, RunDir
+
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +50,7 @@ class LastCheckpoint(Checkpoint):
     to the first ModelCheckpoint's folder, else ``<trainer.default_root_dir>/checkpoints``.
     """
 
-    def __init__(self, dirpath: str | None = None, filename: str = "last.ckpt"):
+    def __init__(self, dirpath: str | None = None, filename: str = LAST_CKPT):
         self.dirpath, self.filename = dirpath, filename
 
     def setup(self, trainer: pl.Trainer, pl_module, stage: str) -> None:
@@ -60,7 +62,7 @@ class LastCheckpoint(Checkpoint):
             )
         if self.dirpath is None:
             models = [c for c in checkpoints if isinstance(c, ModelCheckpoint) and c.dirpath]
-            root = Path(trainer.default_root_dir) / "checkpoints"
+            root = RunDir(Path(trainer.default_root_dir)).checkpoints
             self.dirpath = models[0].dirpath if models else str(root)
 
     @property
@@ -152,6 +154,13 @@ class LearningRates(pl.Callback):
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module) -> None:
         self.by_epoch[trainer.current_epoch] = float(trainer.optimizers[0].param_groups[0]["lr"])
+
+    # saved in checkpoints, so a resumed run replays the rates of the epochs it did not run
+    def state_dict(self) -> dict[str, Any]:
+        return {"by_epoch": dict(self.by_epoch)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.by_epoch = {int(k): float(v) for k, v in state_dict.get("by_epoch", {}).items()}
 
     def schedule(self, epochs: int) -> list[float]:
         """Rates of epochs 0..epochs-1; epochs a resumed run did not see take the next known."""
