@@ -43,8 +43,8 @@ class TrainedRun:
     cfg: DictConfig  # the trained run's resolved config
     fitted: dict  # calibrators, thresholds (and a baseline's fitted state)
     predictions: pl.DataFrame | None  # val/test predictions of the run (calibrated)
-    checkpoint: Path | None = None  # a checkpoint file the user named (deep models)
-    which_checkpoint: str = "best"  # else which of the run's checkpoints (RunDir.checkpoint)
+    # the file the model loads from (Forecaster.checkpoint_file); None: from the fitted state
+    checkpoint: Path | None = None
 
     @property
     def refit(self) -> bool:
@@ -52,7 +52,8 @@ class TrainedRun:
         that longer part. A deep run's other checkpoints (best epoch, last) are the first fit's."""
         if not self.cfg.get("refit"):
             return False
-        return not self.is_deep or (self.checkpoint is not None and RunDir.is_refit(self.checkpoint))
+        # a model kept in the fitted state is the final one; a deep run's checkpoint says which
+        return self.checkpoint is None or RunDir.is_refit(self.checkpoint)
 
     def setup_data(self, dm) -> None:
         """Windows and scalers as the loaded model was fitted on them."""
@@ -84,7 +85,10 @@ def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
         raise RunError(f"{rd.path}: no {CONFIG}; is it a respicast-train run dir?")
     if not rd.has_fitted():
         raise RunError(f"{rd.path}: no {FITTED} (calibrators, thresholds); rerun respicast-train")
-    return TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), ckpt, which_checkpoint)
+    from respicast.models.forecaster import forecaster_class
+
+    ckpt = forecaster_class(cfg.model).checkpoint_file(rd, ckpt, which_checkpoint)
+    return TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), ckpt)
 
 
 def as_dict(node) -> dict:
@@ -143,7 +147,6 @@ def load_model(run: TrainedRun, dm) -> Forecaster:
         cfg=run.cfg,
         dm=dm,
         checkpoint=run.checkpoint,
-        which=run.which_checkpoint,
     )
 
 

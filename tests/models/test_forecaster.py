@@ -70,11 +70,11 @@ def test_baseline_saves_beside_the_fitted_state_and_loads_back(data, tmp_path):
     rd.write_fitted({"calibrators": None, "thresholds": {1: 0.5}})
     model.save(rd)
     cfg = OmegaConf.create({"model": {"name": "climatology"}})
-    back = Climatology.load(rd, cfg=cfg, dm=None)
+    back = Climatology.load(rd, cfg=cfg, dm=None, checkpoint=None)
     assert rd.read_fitted()["thresholds"] == {1: 0.5}  # saving kept the run's other state
     np.testing.assert_array_equal(back.predict(test).counts, model.predict(test).counts)
     with pytest.raises(RunError, match="holds no fitted Persistence"):
-        Persistence.load(rd, cfg=cfg, dm=None)
+        Persistence.load(rd, cfg=cfg, dm=None, checkpoint=None)
 
 
 def test_refit_is_a_new_model_fitted_on_the_given_windows_alone(data):

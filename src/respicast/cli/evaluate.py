@@ -59,7 +59,8 @@ def checkpoint(cfg: DictConfig) -> dict[str, float]:
         requested_data_config(run.cfg.data, cfg.data) if _user_changed_data(cfg) else run.cfg.data
     )
     dm = WindowDataModule(data_cfg, seed=run.cfg.seed)
-    run.setup_data(dm)  # a refit model: val is in its training part (its scores there are in-sample)
+    # a refit model: val is in its training part (its scores there are in-sample)
+    run.setup_data(dm)
     model = load_model(run, dm)
     model.name = run.model_name
     preds = {part: predict_part(model, dm, part) for part in ("val", "test")}

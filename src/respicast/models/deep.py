@@ -128,18 +128,16 @@ class DeepForecaster:
         checkpoints into the run dir while fitting."""
 
     @classmethod
+    def checkpoint_file(cls, run_dir: RunDir, given: Path | None, which: str) -> Path:
+        return given or run_dir.checkpoint(which)
+
+    @classmethod
     def load(
-        cls,
-        run_dir: RunDir,
-        *,
-        cfg: DictConfig,
-        dm: WindowDataModule,
-        checkpoint: Path | None = None,
-        which: str = "best",
+        cls, run_dir: RunDir, *, cfg: DictConfig, dm: WindowDataModule, checkpoint: Path | None
     ) -> DeepForecaster:
-        """The module restored from ``checkpoint`` (else the run's ``which`` checkpoint); an
-        error when the data now give other input dims than the checkpoint was trained on."""
-        path = checkpoint or run_dir.checkpoint(which)
+        """The module restored from ``checkpoint`` (else the run's best); an error when the data
+        now give other input dims than the checkpoint was trained on."""
+        path = checkpoint or cls.checkpoint_file(run_dir, None, "best")
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
         saved = ckpt.get("hyper_parameters", {}).get("dims")
         if saved is not None:

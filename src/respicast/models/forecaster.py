@@ -76,17 +76,18 @@ class Forecaster(Protocol):
         ...
 
     @classmethod
+    def checkpoint_file(cls, run_dir: RunDir, given: Path | None, which: str) -> Path | None:
+        """The file ``load`` restores the model from: ``given``, else the run's ``which``
+        checkpoint (RunDir.checkpoint); None for a model kept in the run's fitted state, which
+        holds the final model (the refit one under refit=true)."""
+        ...
+
+    @classmethod
     def load(
-        cls,
-        run_dir: RunDir,
-        *,
-        cfg: DictConfig,
-        dm: WindowDataModule,
-        checkpoint: Path | None = None,
-        which: str = "best",
+        cls, run_dir: RunDir, *, cfg: DictConfig, dm: WindowDataModule, checkpoint: Path | None
     ) -> Forecaster:
-        """The fitted model of a trained run, for the data of ``dm``; ``checkpoint``/``which``
-        choose a deep net's checkpoint file (RunDir.checkpoint)."""
+        """The fitted model of a trained run (``checkpoint``: from ``checkpoint_file``), for the
+        data of ``dm``."""
         ...
 
 

@@ -91,14 +91,12 @@ class Baseline:
         run_dir.write_fitted(state)
 
     @classmethod
+    def checkpoint_file(cls, run_dir: RunDir, given: Path | None, which: str) -> None:
+        return None  # kept in the fitted state, written after the refit
+
+    @classmethod
     def load(
-        cls,
-        run_dir: RunDir,
-        *,
-        cfg: DictConfig,
-        dm: WindowDataModule,
-        checkpoint: Path | None = None,
-        which: str = "best",
+        cls, run_dir: RunDir, *, cfg: DictConfig, dm: WindowDataModule, checkpoint: Path | None
     ) -> Baseline:
         from respicast.run_dir import RunError
 
