@@ -8,6 +8,7 @@ import pytest
 from respicast.evaluation.importance import blank_group, group_importance, groups_of
 from respicast.models.baselines import LogisticBaseline
 from respicast.models.baselines.synthetic import make_windowset, split
+from respicast.models.forecaster import Prediction
 
 
 class UsesPollution:
@@ -19,7 +20,7 @@ class UsesPollution:
         j = ws.past_groups.index("pollution")
         p = 1 / (1 + np.exp(-3 * np.asarray(ws.past[:, -1, j], float)))
         prob = np.repeat(p[:, None], ws.horizon, axis=1)
-        return np.ones_like(prob), prob
+        return Prediction.of(np.ones_like(prob), prob)
 
 
 @pytest.fixture(scope="module")
