@@ -147,7 +147,8 @@ def write_outputs(
     from respicast.evaluation.plots import log_to_wandb, save_run_plots
     from respicast.report import write_run_report
 
-    name = model_name or getattr(model, "name", None) or str(cfg.model.get("name", "model"))
+    own = model.name if model is not None else None
+    name = model_name or own or str(cfg.model.get("name", "model"))
     metrics = dict(result.metrics)
     metrics.update(extra_metrics or {})
     metrics.update(oracle_metrics(dm, result.test, cfg))
