@@ -9,7 +9,7 @@ import pytest
 from omegaconf import open_dict
 
 from respicast.cli import CONFIG_DIR
-from respicast.dataset.datamodule import Dims
+from respicast.models.dims import Dims
 from respicast.training import instantiate_model
 from respicast.utils.instantiate import instantiate_named
 

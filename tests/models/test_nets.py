@@ -4,7 +4,8 @@ import lightning.pytorch as pl
 import pytest
 import torch
 
-from respicast.dataset.datamodule import Dims, WindowDataModule
+from respicast.dataset.datamodule import WindowDataModule
+from respicast.models.dims import Dims
 from respicast.models.module import ForecastModule, count_nll
 from respicast.models.nets.cnn1d import CNN1DNet
 from respicast.models.nets.cnn_lstm import CNNLSTMNet

@@ -120,7 +120,7 @@ def test_hparams_from_hydra_lists_stay_loadable_with_weights_only():
 
     from omegaconf import OmegaConf
 
-    from respicast.dataset.datamodule import Dims
+    from respicast.models.dims import Dims
 
     model = ForecastModule(
         net=functools.partial(LSTMNet, hidden_size=8, num_layers=1),

@@ -7,7 +7,6 @@ object hands WindowSets to the baselines, so deep models and baselines share one
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import lightning.pytorch as pl_
 import numpy as np
@@ -18,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from respicast.dataset.build import build_windows
 from respicast.dataset.splits import Split, holdout_split
 from respicast.dataset.windows import WindowSet
+from respicast.models.dims import Dims
 from respicast.table import GROUPS, DailyTable
 
 log = logging.getLogger(__name__)
@@ -95,17 +95,6 @@ class EpochSeededSampler(Sampler[int]):
         return -(-self.n // _rank_and_world()[1])
 
 
-@dataclass(frozen=True)
-class Dims:
-    """What a model needs to know about its inputs."""
-
-    lookback: int
-    horizon: int
-    n_past: int
-    n_future: int
-    has_history: bool
-
-
 def _origin_split(cfg: DictConfig, origins: np.ndarray, embargo: int) -> Split:
     s = cfg.get("split", {}) or {}
     return holdout_split(
@@ -153,18 +142,24 @@ class WindowDataModule(pl_.LightningDataModule):
             )
         labelled = self.labelled_origins(table)
         self.split = split or _origin_split(cfg, labelled, self.embargo)
-        train_end_day = (lookback - 1) + self.split.train.stop + horizon  # exclusive row index
         peak = OmegaConf.to_container(cfg.peak, resolve=True) if cfg.get("peak") else {}
         self.windows, self.scalers = build_windows(
             table,
             lookback=lookback,
             horizon=horizon,
-            train_end_day=train_end_day,
+            train_end_day=self.train_end_day,
             peak=peak,
             use_history="history" in self.groups,
         )
         self.table_used = table
         log.info("split: %s", self.split.describe(labelled))
+
+    @property
+    def train_end_day(self) -> int:
+        """Exclusive row index of the days the training part's windows reach (what scalers and
+        training-fitted thresholds see)."""
+        cfg = self.cfg
+        return (int(cfg.lookback) - 1) + self.split.train.stop + int(cfg.horizon)
 
     def labelled_origins(self, table: DailyTable | None = None) -> np.ndarray:
         """Origins with a full lookback and all H targets observed: what splits index into."""

@@ -26,11 +26,6 @@ from respicast.trained_run import as_dict
 log = logging.getLogger(__name__)
 
 
-def train_end_day(dm: WindowDataModule) -> int:
-    """Exclusive row index of the training rows (as in WindowDataModule.setup)."""
-    return (dm.dims.lookback - 1) + dm.split.train.stop + dm.dims.horizon
-
-
 def check_asof(table: DailyTable, asof: dt.date, lookback: int) -> int:
     """Row index of the as-of date; clear errors when the data cannot support it."""
     dates = table.frame["date"]
@@ -87,7 +82,7 @@ def asof_window(dm: WindowDataModule, asof: dt.date, table: DailyTable | None = 
         raise ForecastError(
             f"asof={asof}: need at least {lookback + horizon} days of data before it"
         )
-    end = train_end_day(dm)
+    end = dm.train_end_day
     peak = OmegaConf.to_container(dm.cfg.peak, resolve=True) if dm.cfg.get("peak") else {}
     ws, _ = build_windows(
         cut,

@@ -17,8 +17,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader
 
-from respicast.dataset.datamodule import Dims, WindowDataModule, WindowDataset
+from respicast.dataset.datamodule import WindowDataModule, WindowDataset
 from respicast.dataset.windows import WindowSet
+from respicast.models.dims import Dims
 from respicast.models.forecaster import Prediction
 from respicast.run_dir import RunDir, RunError
 from respicast.utils.callbacks import LearningRates, ReplayLearningRates, StepSeed

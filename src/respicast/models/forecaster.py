@@ -19,7 +19,8 @@ from respicast.dataset.windows import WindowSet
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from respicast.dataset.datamodule import Dims, WindowDataModule
+    from respicast.dataset.datamodule import WindowDataModule
+    from respicast.models.dims import Dims
     from respicast.run_dir import RunDir
 
 

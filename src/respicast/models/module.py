@@ -21,7 +21,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics.classification import BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError
 
-from respicast.dataset.datamodule import Dims
+from respicast.models.dims import Dims
 
 LIKELIHOODS = ("poisson", "negbin")
 # where the peak probability comes from: the separate logit head, the count distribution's tail
