@@ -170,9 +170,11 @@ def write_outputs(
         oracle=oracle,
         ceiling=ceiling,
     )
+    from lightning.pytorch.loggers import WandbLogger
+
     for lg in loggers or []:
         lg.log_metrics({k: v for k, v in metrics.items() if v is not None and np.isfinite(v)})
-        if type(lg).__name__ == "WandbLogger":
+        if isinstance(lg, WandbLogger):
             log_to_wandb(lg.experiment, plots, result.test)
     save_fitted(run_dir, result, model)
     print_metrics_table(metrics, "test", title=f"{name} on {cfg.data.name}: test metrics")

@@ -91,13 +91,6 @@ def load_run(path: str | Path, which_checkpoint: str = "best") -> TrainedRun:
     return TrainedRun(rd.path, cfg, rd.read_fitted(), rd.read_predictions(), ckpt)
 
 
-def as_dict(node) -> dict:
-    """A config node (or None, or a plain mapping) as a plain dict."""
-    if isinstance(node, DictConfig):
-        return OmegaConf.to_container(node, resolve=True)
-    return dict(node or {})
-
-
 def _flat(d, prefix: str = "") -> dict[str, object]:
     if isinstance(d, dict):
         out = {}

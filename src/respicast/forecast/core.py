@@ -24,12 +24,12 @@ from respicast.models.count_dist import quantiles
 from respicast.table import DailyTable
 from respicast.trained_run import (
     TrainedRun,
-    as_dict,
     dispersion,
     load_model,
     load_run,
     requested_data_config,
 )
+from respicast.utils.config import as_dict
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from respicast.dataset.datamodule import WindowDataModule
 from respicast.dataset.windows import WindowSet
 from respicast.forecast.errors import ForecastError
 from respicast.table import DailyTable
-from respicast.trained_run import as_dict
+from respicast.utils.config import as_dict
 
 log = logging.getLogger(__name__)
 

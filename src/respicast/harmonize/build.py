@@ -17,20 +17,10 @@ from respicast.harmonize.target import hospital_target, source_target
 from respicast.harmonize.temporal import to_periods
 from respicast.sources.registry import read_source, resolve_files
 from respicast.table import Column, DailyTable
+from respicast.utils.config import as_dict
 
 log = logging.getLogger(__name__)
 TARGET = "admissions"
-
-
-def _as_dict(cfg) -> dict:
-    try:
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(cfg, DictConfig):
-            return OmegaConf.to_container(cfg, resolve=True)
-    except ImportError:  # pragma: no cover - omegaconf is a dependency
-        pass
-    return dict(cfg)
 
 
 def column_name(source: str, variable: str) -> str:
@@ -74,7 +64,7 @@ def _input_files(cfg: dict, world_dir: str | None, zones_path: str | None) -> li
 
 def build_daily_table(data_cfg) -> DailyTable:
     """Harmonise the configured sources into the daily table of one area (see module docs)."""
-    cfg = _as_dict(data_cfg)
+    cfg = as_dict(data_cfg)
     name = str(cfg.get("name", "data"))
     world_dir = _world_dir(cfg)
     zones, zones_path = _zones(cfg, world_dir)

@@ -8,16 +8,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
+
+from respicast.utils.config import as_dict
 
 # Bump when the generator changes what a given config produces, so ensure_world re-simulates.
 GENERATOR_VERSION = 2
 
 
 def to_plain(cfg: Mapping | DictConfig) -> dict[str, Any]:
-    """A plain, resolved dict (accepts a DictConfig or a mapping)."""
+    """A plain, resolved dict (a mapping's values made JSON-safe)."""
     if isinstance(cfg, DictConfig):
-        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+        return as_dict(cfg)
     return json.loads(json.dumps(dict(cfg), default=str))
 
 
