@@ -2,7 +2,7 @@
 
 Usage:
   python scripts/bench_skill.py --quick                 # default world, 4 models (~6 min on 2 cores)
-  python scripts/bench_skill.py                         # 9 models x 3 datasets (<= 30 min on 2 cores)
+  python scripts/bench_skill.py                         # 9 models x 3 datasets (target <= 30 min on 2 cores)
   python scripts/bench_skill.py --models lstm --label lstm_x --extra model.peak_loss_weight=0.5
 
 Each (dataset, model) is one `respicast-eval` backtest (every fold refit; all years after the
@@ -17,8 +17,10 @@ The optional peer row statsforecast AutoETS(season_length=7) (refit per fold on 
 the fold's test year, forecasts filtered forward from each origin) is added when statsforecast is
 importable; it is an optional extra, not a runtime dependency.
 
-How it fits in 30 min on 2 cores: two processes in parallel, one torch thread each, deep models
+How it aims at 30 min on 2 cores: two processes in parallel, one torch thread each, deep models
 stop early (~6 epochs per fold); Campbelltown (4 years) has 2 folds, Chicago 7, the default world 9.
+Not yet shown: with refit (each fold trains twice) the default world's 9 backtests took 35 min on a
+shared, loaded machine (load average ~5), Chicago + Campbelltown with 4 models 10.9 min.
 """
 
 from __future__ import annotations
