@@ -14,7 +14,7 @@ from pathlib import Path
 import hydra
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from respicast.dataset.datamodule import WindowDataModule, WindowDataset
@@ -23,6 +23,7 @@ from respicast.models.dims import Dims
 from respicast.models.forecaster import Prediction
 from respicast.run_dir import RunDir, RunError
 from respicast.utils.callbacks import LearningRates, ReplayLearningRates, StepSeed
+from respicast.utils.config import as_dict
 from respicast.utils.instantiate import instantiate_named
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,4 @@ def _as_plain(dims) -> dict:
     """Dims saved in a checkpoint: a dataclass, a dict or an OmegaConf node (hparams)."""
     import dataclasses
 
-    if isinstance(dims, DictConfig):
-        return dict(OmegaConf.to_container(dims))
-    return dataclasses.asdict(dims) if dataclasses.is_dataclass(dims) else dict(dims)
+    return dataclasses.asdict(dims) if dataclasses.is_dataclass(dims) else as_dict(dims)
