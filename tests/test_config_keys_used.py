@@ -36,16 +36,21 @@ HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
 # Levels whose keys are labels chosen by the user and iterated over (for name, entry in ...),
 # not names any code looks up; their children are checked as usual.
-LABEL_LEVELS = ["data.sources.*", "data.sources.*.options.columns.*"]
+LABEL_LEVELS = ["data.sources.*", "data.sources.*.options.columns.*", "model.members.*"]
 
 # The composed world (conf/world/, as respicast-simulate takes it): the simulator reads it whole,
 # zone and effect names are labels, and its keys are not data keys.
 SKIPPED = ["data.world.config.*"]
 
-# Keys beside a `_target_` that code reads instead of passing them on (path: who reads it).
+# Keys beside a `_target_` that code reads instead of passing them on (path pattern: who reads it).
 NOT_ARGUMENTS = {
     "model.name": "the run's label; training.instantiate_model pops it before instantiating",
+    "model.members.*.name": "an ensemble member's label, read as model.name is",
 }
+
+
+def _not_argument(path: str) -> bool:
+    return any(fnmatch.fnmatchcase(path, pat) for pat in NOT_ARGUMENTS)
 
 
 def _options(group: str) -> list[str]:
@@ -124,12 +129,12 @@ def unused_keys(cfg: dict, root: str) -> list[str]:
             continue
         if any(fnmatch.fnmatchcase(path, pat) for pat in SKIPPED):
             continue
-        if target is not None and path not in NOT_ARGUMENTS:
+        if target is not None and not _not_argument(path):
             params, var_kw = _parameters(target)
             if key in params or (var_kw and key in read):
                 continue
             out.append(f"{path} (not a parameter of {target}, under {parent})")
-        elif key not in read and path not in NOT_ARGUMENTS:
+        elif key not in read and not _not_argument(path):
             out.append(path)
     return out
 

@@ -29,6 +29,7 @@ HYDRA_DIR = ".hydra"
 HYDRA_CONFIG = "config.yaml"
 HYDRA_OVERRIDES = "overrides.yaml"
 CHECKPOINTS = "checkpoints"
+MEMBERS = "members"  # an ensemble's members, one run dir each
 CKPT_SUFFIX = ".ckpt"
 LAST_CKPT = "last.ckpt"
 REFIT_CKPT = "refit.ckpt"  # the model refit on train + val (refit=true): what predicted test
@@ -118,6 +119,24 @@ class RunDir:
     def fold(self, k: int) -> RunDir:
         """A backtest fold's own dir (trainer files, checkpoints): fold_<k>/."""
         return RunDir(self.path / f"fold_{k}")
+
+    def member(self, label: str) -> RunDir:
+        """An ensemble member's own dir (its trainer files, checkpoints, fitted state):
+        members/<label>/."""
+        return RunDir(self.path / MEMBERS / label)
+
+    def owning_trainer_files(self, cfg: DictConfig) -> DictConfig:
+        """A copy of the run config whose Trainer writes its files and checkpoints in this dir
+        (a backtest fold's, an ensemble member's)."""
+        from omegaconf import open_dict
+
+        out = cfg.copy()
+        with open_dict(out):
+            out.trainer.default_root_dir = str(self.path)
+            ckpt = (out.get("callbacks") or {}).get("model_checkpoint")
+            if ckpt is not None:
+                ckpt.dirpath = str(self.checkpoints)
+        return out
 
     def config_files(self) -> list[Path]:
         """The config files in reading order (module docstring)."""

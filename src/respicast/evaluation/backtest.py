@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
 from respicast.dataset.datamodule import WindowDataModule
 from respicast.dataset.splits import rolling_folds
@@ -27,14 +27,7 @@ def _fold_cfg(cfg: DictConfig, out_dir: Path, fold: int) -> DictConfig:
     """The run config with checkpoints and trainer files under fold_<k>/."""
     from respicast.run_dir import RunDir
 
-    fold_dir = RunDir(out_dir).fold(fold)
-    fold_cfg = cfg.copy()
-    with open_dict(fold_cfg):
-        fold_cfg.trainer.default_root_dir = str(fold_dir.path)
-        ckpt = (fold_cfg.get("callbacks") or {}).get("model_checkpoint")
-        if ckpt is not None:
-            ckpt.dirpath = str(fold_dir.checkpoints)
-    return fold_cfg
+    return RunDir(out_dir).fold(fold).owning_trainer_files(cfg)
 
 
 def _pooled_decisions(test: pl.DataFrame) -> dict[str, float]:
