@@ -87,7 +87,7 @@ def test_module_learns_a_planted_effect(net_cls, table, data_cfg):
 
 def test_module_refuses_future_covariates_its_net_cannot_take():
     class PastOnly(LSTMNet):
-        uses_future = False
+        future_inputs = ("none",)
 
-    with pytest.raises(ValueError, match="known-future"):
+    with pytest.raises(ValueError, match="PastOnly takes the known-future covariates"):
         _module(PastOnly, Dims(28, 7, 2, 3, True))

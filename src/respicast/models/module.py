@@ -22,6 +22,7 @@ from torchmetrics.classification import BinaryAUROC
 from torchmetrics.regression import MeanAbsoluteError
 
 from respicast.models.dims import Dims
+from respicast.models.nets.decoder import future_mode
 
 LIKELIHOODS = ("poisson", "negbin")
 # where the peak probability comes from: the separate logit head, the count distribution's tail
@@ -90,6 +91,13 @@ def season_table(ws, min_count: int = 5) -> np.ndarray:
     return np.log(np.clip(mean, 1e-3, None))
 
 
+def check_choices(likelihood: str, peak_prob: str) -> None:
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
+    if peak_prob not in PEAK_PROBS:
+        raise ValueError(f"model.peak_prob={peak_prob!r}: choose one of {PEAK_PROBS}")
+
+
 class ForecastModule(pl.LightningModule):
     def __init__(
         self,
@@ -109,10 +117,7 @@ class ForecastModule(pl.LightningModule):
         ewma_alphas: tuple[float, ...] = (),
     ):
         super().__init__()
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"model.likelihood={likelihood!r}: choose one of {LIKELIHOODS}")
-        if peak_prob not in PEAK_PROBS:
-            raise ValueError(f"model.peak_prob={peak_prob!r}: choose one of {PEAK_PROBS}")
+        check_choices(likelihood, peak_prob)
         # Hydra hands dataclass kwargs over as DictConfig: normalise to Dims
         dims = dims if isinstance(dims, Dims) else Dims(**dims)
         # only plain values go into checkpoints, so they load with torch's weights_only=True
@@ -122,38 +127,58 @@ class ForecastModule(pl.LightningModule):
         self.name = name
         self.dims = dims
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        # channels: level-relative history, history-known mask, past covariates
-        self.net = net(in_channels=2 + dims.n_past, lookback=dims.lookback)
-        if dims.n_future and not getattr(self.net, "uses_future", False):
-            raise ValueError(
-                f"model {name}: the net takes no known-future covariates but the data has {dims.n_future}"
-            )
         h = dims.horizon
-        self.head = nn.Sequential(
-            nn.Linear(self.net.out_dim + h * dims.n_future, head_hidden),
-            nn.ReLU(),
-            nn.Linear(head_hidden, 2 * h),
+        # channels: level-relative history, history-known mask, past covariates
+        self.net = net(
+            in_channels=2 + dims.n_past, lookback=dims.lookback, horizon=h, n_future=dims.n_future
         )
+        # the net's declared way of taking the target days' covariates (nets/decoder.py)
+        self.future_input = future_mode(self.net, self.net.future_input, dims.n_future)
+        self.head = self._build_head(head_hidden)
         # linear path beside the net: the last `skip_lags` days of log(history / level), the
-        # target days' calendar and log(threshold / level) straight to the outputs (an AR term)
+        # target days' calendar (unless a decoder read it) and log(threshold / level) straight
+        # to the outputs (an AR term)
         self.skip_lags = min(int(skip_lags), dims.lookback)
         # exponentially weighted means of the relative history (one per alpha, over the known
         # days of the lookback): the recent level, which an ETS forecast reads from the counts
         self.ewma = nn.Buffer(ewma_weights(ewma_alphas, dims.lookback), persistent=False)
-        n_skip = self.skip_lags + len(ewma_alphas) + h * dims.n_future + 1
-        self.skip = nn.Linear(n_skip, 2 * h) if self.skip_lags or len(ewma_alphas) else None
-        if self.skip is not None and len(ewma_alphas):
-            # start from 'tomorrow is at the recent level' (the first alpha's mean), not noise
-            with torch.no_grad():
-                self.skip.weight.zero_()
-                self.skip.bias.zero_()
-                self.skip.weight[0::2, self.skip_lags] = 1.0
+        self.skip = self._build_skip(len(ewma_alphas))
         self.log_k = nn.Parameter(torch.full((h,), 2.0)) if likelihood == "negbin" else None
         # month x weekday log ratio count / level of the training part (fitted in on_fit_start):
         # history is read relative to it and the count forecast is a correction of it
         self.log_season = nn.Buffer(torch.zeros(12, 7)) if season_offset else None
         self.val_auroc = nn.ModuleList([BinaryAUROC() for _ in range(h)])
         self.val_mae = MeanAbsoluteError()
+
+    @property
+    def _future_in_head(self) -> bool:
+        """The target days' covariates go flattened into the head and the skip path, unless the
+        net's decoder already read them per day."""
+        return self.future_input != "decoder"
+
+    def _build_head(self, head_hidden: int) -> nn.Sequential:
+        """Summary [+ future covariates] -> 2 per horizon; in decoder mode one head shared by
+        the target days, each day's decoder output -> its 2 outputs."""
+        h, n_future = self.dims.horizon, self.dims.n_future
+        n_in, n_out = self.net.out_dim + h * n_future, 2 * h
+        if not self._future_in_head:
+            n_in, n_out = self.net.out_dim, 2
+        return nn.Sequential(nn.Linear(n_in, head_hidden), nn.ReLU(), nn.Linear(head_hidden, n_out))
+
+    def _build_skip(self, n_ewma: int) -> nn.Linear | None:
+        """The linear path (None without lags or EWMAs), started at 'tomorrow is at the recent
+        level' when there are EWMAs."""
+        if not (self.skip_lags or n_ewma):
+            return None
+        n_future = self.dims.horizon * self.dims.n_future if self._future_in_head else 0
+        skip = nn.Linear(self.skip_lags + n_ewma + n_future + 1, 2 * self.dims.horizon)
+        if n_ewma:
+            # start from 'tomorrow is at the recent level' (the first alpha's mean), not noise
+            with torch.no_grad():
+                skip.weight.zero_()
+                skip.bias.zero_()
+                skip.weight[0::2, self.skip_lags] = 1.0
+        return skip
 
     # -- forward --------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,8 +200,7 @@ class ForecastModule(pl.LightningModule):
         x = torch.cat(
             [torch.nan_to_num(hist, 0.0)[..., None], known.float()[..., None], past], dim=-1
         )
-        z = torch.cat([self.net(x), batch["future"].flatten(1)], dim=1)
-        out = self.head(z)
+        out = self._head_outputs(x, batch["future"])
         if self.skip is not None:
             out = out + self.skip(self._skip_inputs(hist, level, batch))
         out = out.view(-1, self.dims.horizon, 2)
@@ -186,6 +210,12 @@ class ForecastModule(pl.LightningModule):
             return mu, out[..., 1]
         tail = tail_logit(mu, self.log_k, batch["threshold"]).clamp(-30, 30)
         return mu, tail if mode == "tail" else tail + out[..., 1]
+
+    def _head_outputs(self, x: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
+        """[B, 2 H] from the net and the head (per horizon: log count ratio, peak logit)."""
+        if self._future_in_head:
+            return self.head(torch.cat([self.net(x), future.flatten(1)], dim=1))
+        return self.head(self.net(x, future)).flatten(1)  # [B, H, 2] -> [B, 2 H]
 
     def on_fit_start(self) -> None:
         dm = getattr(self.trainer, "datamodule", None)
@@ -205,7 +235,8 @@ class ForecastModule(pl.LightningModule):
         ewma = (torch.nan_to_num(hist, 0.0) @ self.ewma) / weight.clamp_min(1e-6)
         ewma = torch.log(torch.where(weight > 0, ewma, torch.ones_like(ewma)).clamp_min(0.05))
         thr = torch.log(torch.nan_to_num(batch["threshold"] / level, 1.0).clamp_min(0.05))
-        return torch.cat([lags, ewma, batch["future"].flatten(1), thr[:, None]], dim=1)
+        future = [batch["future"].flatten(1)] if self._future_in_head else []
+        return torch.cat([lags, ewma, *future, thr[:, None]], dim=1)
 
     def _loss(
         self, batch: dict[str, torch.Tensor]

@@ -1,6 +1,7 @@
 """Sequence encoders: (batch, lookback, channels) → (batch, out_dim). Each is one small file.
 
-Capability flags: every net reads the past sequence (level-relative history + past covariates);
-known-future covariates (calendar) enter through the shared multi-horizon head in
-``respicast.models.module``, so a net declares only whether it can use them there.
+Every net reads the past sequence (level-relative history + past covariates). How it takes the
+known-future covariates (calendar of the target days) it declares in ``future_inputs`` (see
+``decoder.py``): beside its summary in ForecastModule's head, or through a decoder of its own that
+gives one vector per target day, (batch, horizon, out_dim).
 """

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from respicast.models.nets.decoder import FUTURE_INPUTS, StepDecoder, future_mode
+
 
 def receptive_field(kernel_size: int, num_blocks: int) -> int:
     """Two causal convolutions per block, dilation 2**b: 1 + 2·(k−1)·(2**n − 1)."""
@@ -33,10 +35,10 @@ class CausalBlock(nn.Module):
 
 
 class TCNNet(nn.Module):
-    """Causal dilated convolutions; the number of blocks is computed from the lookback."""
+    """Causal dilated convolutions; the number of blocks is computed from the lookback. The last
+    step summarises the lookback (decoder mode: through a step decoder per target day)."""
 
-    uses_past = True
-    uses_future = True
+    future_inputs = FUTURE_INPUTS
 
     def __init__(
         self,
@@ -45,8 +47,12 @@ class TCNNet(nn.Module):
         channels: int = 32,
         kernel_size: int = 3,
         dropout: float = 0.1,
+        future_input: str = "head",
+        horizon: int = 1,
+        n_future: int = 0,
     ):
         super().__init__()
+        self.future_input = future_mode(self, future_input, n_future)
         n = blocks_to_cover(lookback, kernel_size)
         self.receptive_field = receptive_field(kernel_size, n)
         self.blocks = nn.Sequential(
@@ -58,6 +64,12 @@ class TCNNet(nn.Module):
             ]
         )
         self.out_dim = channels
+        if self.future_input == "decoder":
+            self.decoder = StepDecoder(channels, horizon, n_future, channels, dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(x.transpose(1, 2))[:, :, -1]
+    def forward(self, x: torch.Tensor, x_future: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, out_dim], or [B, H, out_dim] in decoder mode."""
+        summary = self.blocks(x.transpose(1, 2))[:, :, -1]
+        if self.future_input == "decoder":
+            return self.decoder(summary, x_future)
+        return summary
