@@ -55,11 +55,15 @@ COMMANDS: dict[str, Tier] = {
     "respicast-train -m model=lstm,tcn trainer.max_epochs=5": Tier(SLOW),
     "respicast-train -m model=logistic,climatology data=toulouse_sim_small logger=none": Tier(FAST),
     "respicast-train model=glm_dlnm": Tier(SLOW),
+    "respicast-train model=ensemble": Tier(SLOW),
     "respicast-train debug=fast": Tier(SLOW),
     "respicast-train trainer=gpu": Tier("gpu"),
     "respicast-train logger=none": Tier(SLOW),
     "respicast-train ckpt_path=outputs/train/runs/<run>/checkpoints/last.ckpt": Tier(SLOW),
     "respicast-eval data=chicago_nmmaps model=tcn": Tier(SLOW, timeout=2400),
+    "respicast-eval data=chicago_nmmaps model=ensemble model@model.members.net=tcn": Tier(
+        SLOW, timeout=3600
+    ),
     "respicast-eval mode=checkpoint run_dir=outputs/train/runs/<run>": Tier(FAST),
     "respicast-eval mode=checkpoint run_dir=<run> importance=groups": Tier(SLOW),
     "respicast-report runs=outputs/train/multiruns/<date_time>": Tier(FAST),
@@ -85,6 +89,7 @@ COMMANDS: dict[str, Tier] = {
     "python scripts/bench_tsfel.py": Tier("repo-slow"),
     "python scripts/bench_training.py": Tier("repo-slow"),
     "python scripts/bench_skill.py --quick": Tier("repo-slow"),
+    "python scripts/bench_ensemble.py": Tier("repo-slow"),
     "python scripts/bench_gpu.py": Tier("repo-slow"),
 }
 
