@@ -62,8 +62,7 @@ def _check_sizes(lookback: int, horizon: int, n_days: int) -> None:
 def _past_channels(
     table: DailyTable, train_end_day: int
 ) -> tuple[list[str], list[str], np.ndarray, set[str]]:
-    """Names, groups and raw matrix of the past channels (fill masks last) that vary in training,
-    and the names of the mask channels."""
+    """Names, groups, raw matrix of the past channels varying in training; the fill-mask names."""
     past_cols = [c for c in table.columns if not c.known_future]
     past_names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
@@ -105,8 +104,8 @@ def _fit_scalers(
 
 
 def _level(known: np.ndarray, window: int, lookback: int) -> np.ndarray:
-    """The level of level-relative inputs/outputs: trailing mean of the known counts (past only),
-    the expanding mean where too short, 1 where not positive."""
+    """Level of level-relative inputs/outputs: trailing mean of the known counts (past only)."""
+    # the expanding mean where the trailing window is too short; 1 where not positive
     level = trailing_mean(known, window=window, min_periods=min(lookback, 28))
     expanding = np.nancumsum(np.nan_to_num(known)) / np.maximum(np.cumsum(~np.isnan(known)), 1)
     level = np.where(np.isnan(level), expanding, level)
