@@ -49,34 +49,21 @@ def _matrix(table: DailyTable, names: list[str]) -> np.ndarray:
     return table.frame.select(names).cast(float).to_numpy()
 
 
-def build_windows(
-    table: DailyTable,
-    *,
-    lookback: int,
-    horizon: int,
-    train_end_day: int,
-    peak: dict,
-    use_history: bool = True,
-) -> tuple[WindowSet, dict]:
-    """Windows at every origin t with a full lookback (t = L-1 … T-1).
-
-    Origins near the end have NaN targets (unknown future); callers trim them for training.
-    `train_end_day` (exclusive row index) bounds what scalers and training-fitted thresholds see.
-    Returns the WindowSet and the fitted state (scalers) for reuse at forecast time.
-    """
-    n_days = table.frame.height
+def _check_sizes(lookback: int, horizon: int, n_days: int) -> None:
+    """Raise unless lookback and horizon are ≥ 1 and fit together in the ``n_days`` of data."""
     if lookback < 1 or horizon < 1:
         raise ValueError(f"data.lookback={lookback} and data.horizon={horizon} must both be ≥ 1")
     if lookback + horizon > n_days:
         raise ValueError(
             f"data.lookback={lookback} + data.horizon={horizon} exceeds the {n_days} days of data"
         )
-    dates = table.frame["date"].to_numpy().astype("datetime64[D]")
-    counts = table.frame[table.target].cast(float).to_numpy()
-    latency = table.target_latency_days
 
+
+def _past_channels(
+    table: DailyTable, train_end_day: int
+) -> tuple[list[str], list[str], np.ndarray, set[str]]:
+    """Names, groups, raw matrix of the past channels varying in training; the fill-mask names."""
     past_cols = [c for c in table.columns if not c.known_future]
-    fut_cols = [c for c in table.columns if c.known_future]
     past_names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
     past_raw = _matrix(table, past_names)
@@ -97,26 +84,75 @@ def build_windows(
         past_names = [n for n, v in zip(past_names, varies, strict=True) if v]
         past_groups = [g for g, v in zip(past_groups, varies, strict=True) if v]
         past_raw = past_raw[:, varies]
-    fut_raw = _matrix(table, [c.name for c in fut_cols])
-    masks = {c.mask for c in past_cols if c.mask}
-    scalers = {
+    return past_names, past_groups, past_raw, {c.mask for c in past_cols if c.mask}
+
+
+def _fit_scalers(
+    past_raw: np.ndarray,
+    fut_raw: np.ndarray,
+    past_names: list[str],
+    masks: set[str],
+    train_end_day: int,
+) -> dict[str, Scaler]:
+    """The past and future Scalers, fitted on the training rows (fill masks left unscaled)."""
+    return {
         "past": Scaler.fit(
             past_raw[:train_end_day], keep=np.array([n in masks for n in past_names], bool)
         ),
         "future": Scaler.fit(fut_raw[:train_end_day]),
     }
+
+
+def _level(known: np.ndarray, window: int, lookback: int) -> np.ndarray:
+    """Level of level-relative inputs/outputs: trailing mean of the known counts (past only)."""
+    # the expanding mean where the trailing window is too short; 1 where not positive
+    level = trailing_mean(known, window=window, min_periods=min(lookback, 28))
+    expanding = np.nancumsum(np.nan_to_num(known)) / np.maximum(np.cumsum(~np.isnan(known)), 1)
+    level = np.where(np.isnan(level), expanding, level)
+    return np.where(level > 0, level, 1.0)
+
+
+def _peak_labels(y_count: np.ndarray, thr: np.ndarray) -> np.ndarray:
+    """1.0 where a target day's count exceeds its origin's threshold; NaN where either is unknown."""
+    with np.errstate(invalid="ignore"):
+        return np.where(
+            np.isnan(y_count) | np.isnan(thr)[:, None],
+            np.nan,
+            (y_count > thr[:, None]).astype(float),
+        )
+
+
+def build_windows(
+    table: DailyTable,
+    *,
+    lookback: int,
+    horizon: int,
+    train_end_day: int,
+    peak: dict,
+    use_history: bool = True,
+) -> tuple[WindowSet, dict]:
+    """Windows at every origin t with a full lookback (t = L-1 … T-1).
+
+    Origins near the end have NaN targets (unknown future); callers trim them for training.
+    `train_end_day` (exclusive row index) bounds what scalers and training-fitted thresholds see.
+    Returns the WindowSet and the fitted state (scalers) for reuse at forecast time.
+    """
+    n_days = table.frame.height
+    _check_sizes(lookback, horizon, n_days)
+    dates = table.frame["date"].to_numpy().astype("datetime64[D]")
+    counts = table.frame[table.target].cast(float).to_numpy()
+    latency = table.target_latency_days
+
+    fut_cols = [c for c in table.columns if c.known_future]
+    past_names, past_groups, past_raw, masks = _past_channels(table, train_end_day)
+    fut_raw = _matrix(table, [c.name for c in fut_cols])
+    scalers = _fit_scalers(past_raw, fut_raw, past_names, masks, train_end_day)
     past = scalers["past"].transform(past_raw)
     future = scalers["future"].transform(fut_raw)
 
     known = known_counts(counts, latency)
     thr = peak_thresholds(counts, dates, latency=latency, train_end=train_end_day, **peak)
-    # level for level-relative inputs/outputs: trailing mean of the known counts (past only)
-    level = trailing_mean(
-        known, window=int(peak.get("window_days", 365)), min_periods=min(lookback, 28)
-    )
-    expanding = np.nancumsum(np.nan_to_num(known)) / np.maximum(np.cumsum(~np.isnan(known)), 1)
-    level = np.where(np.isnan(level), expanding, level)
-    level = np.where(level > 0, level, 1.0)
+    level = _level(known, int(peak.get("window_days", 365)), lookback)
     history = known if use_history else np.full(n_days, np.nan)
 
     # pad the end with H unknown days so the last origins exist (forecasting needs them)
@@ -128,12 +164,6 @@ def build_windows(
 
     y_count = sliding_window_view(counts_p[lookback:], horizon)[:n]
     thr_o = thr[origins_idx]
-    with np.errstate(invalid="ignore"):
-        y_peak = np.where(
-            np.isnan(y_count) | np.isnan(thr_o)[:, None],
-            np.nan,
-            (y_count > thr_o[:, None]).astype(float),
-        )
     ws = WindowSet(
         origins=dates[origins_idx],
         history=sliding_window_view(history, lookback)[:n],
@@ -142,7 +172,7 @@ def build_windows(
         level=level[origins_idx],
         threshold=thr_o,
         y_count=y_count,
-        y_peak=y_peak,
+        y_peak=_peak_labels(y_count, thr_o),
         past_names=past_names,
         future_names=[c.name for c in fut_cols],
         past_groups=past_groups,

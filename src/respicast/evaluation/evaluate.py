@@ -228,36 +228,50 @@ def _score_split(
             float(np.mean(rows.p[rows.labelled] >= thresholds[h])) if n_lab else float("nan")
         )
 
-        if not M.has_both_classes(rows.y[rows.labelled]):
-            log.warning(
-                "%s h=%d: %d positives among %d labelled rows; AUROC/AUPRC undefined (NaN)",
-                split,
-                h,
-                n_pos,
-                n_lab,
-            )
-            for m in RANKING_METRICS:
-                result[key(m) + "_undefined"] = 1.0
-                if with_raw:
-                    result[key(m + "_raw") + "_undefined"] = 1.0
-        if n_pos < cfg.min_positives:
-            for m in LABEL_METRICS:
-                result[key(m) + "_unreliable"] = 1.0
-                if with_raw and m in PROB_METRICS:
-                    result[key(m + "_raw") + "_unreliable"] = 1.0
-
+        result.update(_flags(rows, n_pos, key, f"{split} h={h}", cfg, with_raw))
         if cfg.bootstrap.n > 0 and sub.height:
-            cis = bootstrap_cis(
-                partial(_ci_metrics, rows=rows, kw=kw),
-                rows.weeks,
-                cfg.bootstrap.n,
-                cfg.bootstrap.seed + h,
-                cfg.bootstrap.level,
-            )
-            for m, (lo, hi) in cis.items():
-                result[key(m) + "_lo"], result[key(m) + "_hi"] = lo, hi
+            result.update(_bootstrap(rows, kw, key, cfg, h))
         result.update(_proper_scores(sub, cfg, key, f"{split} h={h}", cfg.bootstrap.seed + h))
     return result
+
+
+def _flags(
+    rows: _HorizonRows, n_pos: int, key, where: str, cfg: EvaluationConfig, with_raw: bool
+) -> dict[str, float]:
+    """The ``_undefined`` (single class) and ``_unreliable`` (few positives) flags of one horizon."""
+    out: dict[str, float] = {}
+    if not M.has_both_classes(rows.y[rows.labelled]):
+        log.warning(
+            "%s: %d positives among %d labelled rows; AUROC/AUPRC undefined (NaN)",
+            where,
+            n_pos,
+            int(rows.labelled.sum()),
+        )
+        for m in RANKING_METRICS:
+            out[key(m) + "_undefined"] = 1.0
+            if with_raw:
+                out[key(m + "_raw") + "_undefined"] = 1.0
+    if n_pos < cfg.min_positives:
+        for m in LABEL_METRICS:
+            out[key(m) + "_unreliable"] = 1.0
+            if with_raw and m in PROB_METRICS:
+                out[key(m + "_raw") + "_unreliable"] = 1.0
+    return out
+
+
+def _bootstrap(rows: _HorizonRows, kw: dict, key, cfg: EvaluationConfig, h: int) -> dict:
+    """The ``_lo``/``_hi`` bootstrap CI bounds (resampling ISO weeks) of the CI metrics at ``h``."""
+    cis = bootstrap_cis(
+        partial(_ci_metrics, rows=rows, kw=kw),
+        rows.weeks,
+        cfg.bootstrap.n,
+        cfg.bootstrap.seed + h,
+        cfg.bootstrap.level,
+    )
+    out = {}
+    for m, (lo, hi) in cis.items():
+        out[key(m) + "_lo"], out[key(m) + "_hi"] = lo, hi
+    return out
 
 
 def _proper_scores(sub: pl.DataFrame, cfg: EvaluationConfig, key, where: str, seed: int) -> dict:
@@ -298,6 +312,58 @@ def _calibrated(
     return pl.concat(parts) if parts else frame
 
 
+def _horizons(val: pl.DataFrame, test: pl.DataFrame, conf: EvaluationConfig) -> list[int]:
+    """The horizons scored: the configured ones, else every one present; each must be in val."""
+    present = sorted(
+        set(test["horizon"].unique().to_list()) | set(val["horizon"].unique().to_list())
+    )
+    horizons = [int(h) for h in (conf.horizons or present)]
+    missing_val = [h for h in horizons if h not in set(val["horizon"].to_list())]
+    if missing_val:
+        raise ValueError(
+            f"predictions frame 'val': no row for horizon(s) {missing_val} (needed to calibrate)"
+        )
+    return horizons
+
+
+def _fit_decision(
+    val: pl.DataFrame, horizons: list[int], conf: EvaluationConfig
+) -> tuple[HorizonCalibrators, dict[int, float]]:
+    """The calibrators and alert thresholds per horizon, both fitted on val's labelled rows."""
+    val_lab = val.filter(pl.col("peak").is_not_null() & pl.col("peak_prob").is_not_null())
+    probs, labels = {}, {}
+    for h in horizons:
+        sub = val_lab.filter(pl.col("horizon") == h)
+        probs[h] = sub["peak_prob"].cast(pl.Float64).to_numpy()
+        labels[h] = sub["peak"].cast(pl.Float64).to_numpy()
+    calibrators = fit_calibrators(probs, labels, conf.calibration)
+    d = conf.decision
+    thresholds = {
+        h: choose_threshold(
+            labels[h],
+            calibrators.apply(probs[h], h),
+            d.rule,
+            target_sensitivity=d.target_sensitivity,
+            alert_budget=d.alert_budget,
+        )
+        for h in horizons
+    }
+    return calibrators, thresholds
+
+
+def _naive_scales(
+    val: pl.DataFrame, horizons: list[int], conf: EvaluationConfig
+) -> dict[int, float]:
+    """The MASE denominator per horizon: the naive forecast's MAE on val (``mase_naive``)."""
+    mase_scale = {}
+    for h in horizons:
+        lag = h if conf.mase_naive == "persistence" else 7
+        mase_scale[h] = naive_mae(val.filter(pl.col("horizon") == h), lag)
+        if not np.isfinite(mase_scale[h]) or mase_scale[h] == 0:
+            log.warning("h=%d: naive MAE on val is %s; MASE is NaN", h, mase_scale[h])
+    return mase_scale
+
+
 def evaluate_predictions(
     val: pl.DataFrame,
     test: pl.DataFrame,
@@ -319,42 +385,10 @@ def evaluate_predictions(
     if "fold" not in test.columns:
         test = test.with_columns(pl.lit(0, dtype=pl.Int32).alias("fold"))
 
-    present = sorted(
-        set(test["horizon"].unique().to_list()) | set(val["horizon"].unique().to_list())
-    )
-    horizons = [int(h) for h in (conf.horizons or present)]
-    missing_val = [h for h in horizons if h not in set(val["horizon"].to_list())]
-    if missing_val:
-        raise ValueError(
-            f"predictions frame 'val': no row for horizon(s) {missing_val} (needed to calibrate)"
-        )
-
-    val_lab = val.filter(pl.col("peak").is_not_null() & pl.col("peak_prob").is_not_null())
-    probs, labels = {}, {}
-    for h in horizons:
-        sub = val_lab.filter(pl.col("horizon") == h)
-        probs[h] = sub["peak_prob"].cast(pl.Float64).to_numpy()
-        labels[h] = sub["peak"].cast(pl.Float64).to_numpy()
-    calibrators = fit_calibrators(probs, labels, conf.calibration)
-    d = conf.decision
-    thresholds = {
-        h: choose_threshold(
-            labels[h],
-            calibrators.apply(probs[h], h),
-            d.rule,
-            target_sensitivity=d.target_sensitivity,
-            alert_budget=d.alert_budget,
-        )
-        for h in horizons
-    }
-
+    horizons = _horizons(val, test, conf)
+    calibrators, thresholds = _fit_decision(val, horizons, conf)
     if mase_scale is None:
-        mase_scale = {}
-        for h in horizons:
-            lag = h if conf.mase_naive == "persistence" else 7
-            mase_scale[h] = naive_mae(val.filter(pl.col("horizon") == h), lag)
-            if not np.isfinite(mase_scale[h]) or mase_scale[h] == 0:
-                log.warning("h=%d: naive MAE on val is %s; MASE is NaN", h, mase_scale[h])
+        mase_scale = _naive_scales(val, horizons, conf)
 
     val, test = ensure_dispersion(val, test)  # the count distribution of the proper scores
     val_cal = _calibrated(val.filter(pl.col("horizon").is_in(horizons)), calibrators, thresholds)

@@ -112,7 +112,6 @@ def group_importance(
     """
     if metric not in METRICS:
         raise ValueError(f"importance metric={metric!r}: expected one of {sorted(METRICS)}")
-    fn, sign = METRICS[metric]
     horizons = [int(h) for h in horizons if 1 <= int(h) <= ws.horizon]
     if not horizons:
         raise ValueError(f"importance horizons: none within 1..{ws.horizon}")
@@ -135,30 +134,44 @@ def group_importance(
         weeks = iso_week_ids(pl.Series(ws.target_dates()[ok, j]))
         for g in groups:
             perms = [p[ok, j] for p in blanked[g]]
-
-            def stat(idx: np.ndarray, y=y[ok], p=full[ok, j], perms=perms) -> dict[str, float]:
-                permuted = float(np.nanmean([fn(y[idx], q[idx]) for q in perms]))
-                return {"delta": sign * (fn(y[idx], p[idx]) - permuted)}
-
-            m_full = fn(y[ok], full[ok, j])
-            m_perm = float(np.nanmean([fn(y[ok], q) for q in perms]))
-            lo, hi = (
-                bootstrap_cis(stat, weeks, n_boot, seed + h, level)["delta"]
-                if n_boot and ok.any()
-                else (float("nan"), float("nan"))
+            scores = _group_scores(
+                metric, y[ok], full[ok, j], perms, weeks, n_boot=n_boot, seed=seed + h, level=level
             )
-            rows.append(
-                {
-                    "group": g,
-                    "horizon": h,
-                    "metric": metric,
-                    "metric_full": m_full,
-                    "metric_permuted": m_perm,
-                    "delta": sign * (m_full - m_perm),
-                    "delta_lo": lo,
-                    "delta_hi": hi,
-                    "n": int(ok.sum()),
-                    "n_pos": int(np.nansum(y[ok])),
-                }
-            )
+            rows.append({"group": g, "horizon": h, "metric": metric, **scores})
     return pl.DataFrame(rows)
+
+
+def _group_scores(
+    metric: str,
+    y: np.ndarray,
+    p: np.ndarray,
+    perms: list[np.ndarray],
+    weeks: np.ndarray,
+    *,
+    n_boot: int,
+    seed: int,
+    level: float,
+) -> dict[str, float]:
+    """metric_full, metric_permuted, delta with its CI, n, n_pos: one group at one horizon."""
+    fn, sign = METRICS[metric]
+
+    def stat(idx: np.ndarray) -> dict[str, float]:
+        permuted = float(np.nanmean([fn(y[idx], q[idx]) for q in perms]))
+        return {"delta": sign * (fn(y[idx], p[idx]) - permuted)}
+
+    m_full = fn(y, p)
+    m_perm = float(np.nanmean([fn(y, q) for q in perms]))
+    lo, hi = (
+        bootstrap_cis(stat, weeks, n_boot, seed, level)["delta"]
+        if n_boot and y.size
+        else (float("nan"), float("nan"))
+    )
+    return {
+        "metric_full": m_full,
+        "metric_permuted": m_perm,
+        "delta": sign * (m_full - m_perm),
+        "delta_lo": lo,
+        "delta_hi": hi,
+        "n": int(y.size),
+        "n_pos": int(np.nansum(y)),
+    }

@@ -120,6 +120,26 @@ def _calibrate(run: TrainedRun, probs: np.ndarray) -> np.ndarray:
     return np.stack([cal.apply(probs[:, h], h + 1) for h in range(probs.shape[1])], axis=1)
 
 
+@dataclass
+class _Predicted:
+    """The as-of window's predictions: one row per ablation (row 0: all inputs), NB dispersion."""
+
+    groups: list
+    counts: np.ndarray
+    probs: np.ndarray  # calibrated
+    raw: np.ndarray  # before calibration
+    k_disp: np.ndarray | None
+
+
+def _predict(run: TrainedRun, model, ws, has_history: bool) -> _Predicted:
+    """Predict the as-of window and its group-ablated copies; calibrate the peak probabilities."""
+    ab = drivers.ablated_windows(ws, has_history)
+    prediction = model.predict(ab.windows)
+    counts, raw = prediction.counts, prediction.peak_prob
+    probs = _calibrate(run, raw)
+    return _Predicted(ab.groups, counts, probs, raw, dispersion(prediction, run))
+
+
 def make_forecast(
     ckpt_path: str,
     asof,
@@ -138,14 +158,8 @@ def make_forecast(
     H = dm.dims.horizon
     model = load_model(run, dm)
 
-    ab = drivers.ablated_windows(ws, dm.dims.has_history)
-    prediction = model.predict(ab.windows)
-    counts, raw = prediction.counts, prediction.peak_prob
-    probs = _calibrate(run, raw)
-    mean, p, p_raw = counts[0], probs[0], raw[0]
-    k_disp = dispersion(prediction, run)
-    bands = _intervals(mean, k_disp, list(cfg.get("intervals", [0.8, 0.95])))
-
+    pred = _predict(run, model, ws, dm.dims.has_history)
+    bands = _intervals(pred.counts[0], pred.k_disp, list(cfg.get("intervals", [0.8, 0.95])))
     val = run.predictions.filter(pl.col("split") == "val") if run.predictions is not None else None
     thr = alerts.level_thresholds(as_dict(cfg.get("alert")), run.fitted, val, H)
     target_days = [asof + dt.timedelta(days=h) for h in range(1, H + 1)]
@@ -153,22 +167,67 @@ def make_forecast(
     usual = context.usual_level(used.frame, used.target, target_days, known_by)
     labels = [f"{d:%A} {d.day} {d:%b}" for d in target_days]
     dcfg = cfg.get("drivers") or {}
-    records, lines = drivers.driver_table(
-        ab.groups,
-        probs,
-        counts,
+    records, lines = _driver_table(pred, labels, dcfg)
+    days = _days(pred, bands, ws.threshold, thr, target_days, labels, usual)
+    fcfg = cfg.get("freshness") or {}
+    coverage, stale = _coverage(dm, used, asof, fcfg)
+    observed = _observed(used, known_by, int(cfg.get("history_days", 56)))
+    filled = freshness.filled_in_window(
+        used, asof, dm.dims.lookback, int(fcfg.get("recent_days", 7))
+    )
+    gaps = (
+        freshness.history_gaps(ws.history[0], asof, used.target_latency_days)
+        if dm.dims.has_history
+        else []
+    )
+    return Forecast(
+        asof=asof,
+        days=days,
+        observed=observed,
+        thresholds=thr,
+        driver_records=records,
+        driver_lines=lines,
+        coverage=coverage,
+        stale=stale,
+        filled=filled,
+        history_gaps=gaps,
+        notes=_notes(filled, gaps, dm, asof, ws.threshold),
+        **_run_fields(run, cfg, dm, used, records, dcfg, known_by, val),
+    )
+
+
+def _driver_table(pred: _Predicted, labels: list[str], dcfg) -> tuple[list[dict], list[dict]]:
+    """Each input group's contribution per target day (records) and its lines for the page."""
+    return drivers.driver_table(
+        pred.groups,
+        pred.probs,
+        pred.counts,
         labels,
         min_points=float(dcfg.get("min_points", 1.0)),
         top=int(dcfg.get("top", 3)),
     )
-    days = pl.DataFrame(
+
+
+def _days(
+    pred: _Predicted,
+    bands: dict[str, np.ndarray],
+    peak_threshold: np.ndarray,
+    thr: dict[int, dict],
+    target_days: list[dt.date],
+    labels: list[str],
+    usual,
+) -> pl.DataFrame:
+    """One row per target day: expected count, intervals, peak probability, alert level."""
+    H = len(target_days)
+    mean, p, p_raw, k_disp = pred.counts[0], pred.probs[0], pred.raw[0], pred.k_disp
+    return pl.DataFrame(
         {
             "date": target_days,
             "day": labels,
             "horizon": np.arange(1, H + 1, dtype=np.int32),
             "expected": mean,
             **bands,
-            "peak_threshold": np.repeat(ws.threshold, H).astype(float),
+            "peak_threshold": np.repeat(peak_threshold, H).astype(float),
             "usual": usual,
             "peak_prob": p,
             "peak_prob_raw": p_raw,
@@ -178,7 +237,12 @@ def make_forecast(
             "dispersion": np.full(H, np.inf) if k_disp is None else np.asarray(k_disp, float),
         }
     )
-    fcfg = cfg.get("freshness") or {}
+
+
+def _coverage(
+    dm: WindowDataModule, used: DailyTable, asof: dt.date, fcfg
+) -> tuple[dict[str, dict], list[str]]:
+    """Each source's coverage on the as-of date (with the page's notes) and the stale ones."""
     coverage = freshness.source_coverage(dm.cfg, used, asof)
     coverage["admissions"] = freshness.target_coverage(used, asof)
     limits = as_dict(fcfg.get("max_staleness_days"))
@@ -186,18 +250,24 @@ def make_forecast(
     for name, about in as_dict(fcfg.get("notes")).items():  # words for the page
         if name in coverage:
             coverage[name]["about"] = str(about)
-    hist_days = int(cfg.get("history_days", 56))
-    observed = used.frame.filter(
+    return coverage, stale
+
+
+def _observed(used: DailyTable, known_by: dt.date, hist_days: int) -> pl.DataFrame:
+    """The last ``hist_days`` daily admissions known on the as-of date (date, admissions)."""
+    return used.frame.filter(
         pl.col("date").is_between(known_by - dt.timedelta(days=hist_days - 1), known_by)
     ).select("date", pl.col(used.target).cast(pl.Float64).alias("admissions"))
-    filled = freshness.filled_in_window(
-        used, asof, dm.dims.lookback, int(fcfg.get("recent_days", 7))
-    )
-    gaps = (
-        freshness.history_gaps(ws.history[0], asof, used.target_latency_days)
-        if dm.dims.has_history
-        else []
-    )
+
+
+def _notes(
+    filled: list[dict],
+    gaps: list[str],
+    dm: WindowDataModule,
+    asof: dt.date,
+    peak_threshold: np.ndarray,
+) -> list[str]:
+    """The caveats printed with the forecast: filled inputs, history gaps, not a backtest, no peak."""
     notes = []
     if filled:
         notes.append(
@@ -213,34 +283,37 @@ def make_forecast(
         notes.append(
             f"as-of date before the run's test period ({test_start}): not an honest backtest"
         )
-    if not np.isfinite(ws.threshold[0]):
+    if not np.isfinite(peak_threshold[0]):
         notes.append(
             "the peak threshold is undefined at this date (too little history): no peak probability"
         )
-    return Forecast(
-        asof=asof,
+    return notes
+
+
+def _run_fields(
+    run: TrainedRun,
+    cfg,
+    dm: WindowDataModule,
+    used: DailyTable,
+    records: list[dict],
+    dcfg,
+    known_by: dt.date,
+    val: pl.DataFrame | None,
+) -> dict:
+    """The Forecast fields describing the run, its labels, drivers' summary and decision view."""
+    return dict(
         model=run.model_name,
         run_dir=str(run.run_dir),
         area=used.area,
         target=used.target,
-        days=days,
-        observed=observed,
-        thresholds=thr,
-        driver_records=records,
-        driver_lines=lines,
         driver_summary=drivers.group_summary(records),
         reasons=drivers.summary_lines(
             drivers.group_summary(records),
             float(dcfg.get("min_points", 1.0)),
             int(dcfg.get("top", 3)),
         ),
-        coverage=coverage,
-        stale=stale,
-        filled=filled,
         fill_rule=freshness.fill_rule(dm.cfg),
-        history_gaps=gaps,
         intervals=list(cfg.get("intervals", [0.8, 0.95])),
-        notes=notes,
         labels=context.labels(as_dict(cfg.get("labels")), dm.cfg, used.area),
         peak_rule=context.peak_rule_text(dm.cfg),
         decision=_decision(run, cfg, known_by),

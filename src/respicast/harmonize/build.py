@@ -81,19 +81,11 @@ def build_daily_table(data_cfg) -> DailyTable:
     return table
 
 
-def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
-    tz = cfg.get("timezone", "Europe/Paris")
-    spatial = cfg.get("spatial") or {}
-    area = make_area(spatial.get("level", "city"), spatial.get("zone"), zones)
-    zone = spatial.get("zone") if spatial.get("level") == "zone" else None
-    tgt = dict(cfg.get("target") or {"source": "hospital"})
-    sources = cfg.get("sources") or {}
+def _read_sources(
+    sources: dict, tgt: dict, tz: str, world_dir: str | None
+) -> tuple[dict, pl.DataFrame | None]:
+    """{name: (frame, meta, options)} of the covariate sources, and the target when one holds it."""
     tgt_source = tgt.get("source", "hospital")
-    if tgt_source != "hospital" and tgt_source not in sources:
-        raise ValueError(
-            f"data.target.source={tgt_source!r} is neither 'hospital' nor a key of data.sources {sorted(sources)}"
-        )
-
     read = {}
     target = None
     for src_name, entry in sources.items():
@@ -110,6 +102,49 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
                 log.info("source %s holds only the target column %r", src_name, column)
                 continue
         read[src_name] = (frame, meta, dict(entry.get("options") or {}))
+    return read, target
+
+
+def _with_calendar(
+    table: pl.DataFrame, dates: pl.Series, cal_cfg: dict, columns: list[Column]
+) -> pl.DataFrame:
+    """``table`` joined with the calendar channels; their Columns are appended to ``columns``."""
+    cal = calendar_frame(dates, cal_cfg.get("country", "FR"), cal_cfg.get("school_zone", "C"))
+    table = table.join(cal, on="date", how="left", maintain_order="left")
+    columns += [
+        Column(c, "calendar", known_future=True, source="calendar")
+        for c in cal.columns
+        if c != "date"
+    ]
+    return table
+
+
+def _with_flag(c: Column, filled_cols: list[str]) -> Column:
+    """``c`` naming its ``{name}_filled`` flag column when it is one of the filled columns."""
+    return Column(
+        c.name,
+        c.group,
+        c.known_future,
+        c.unit,
+        c.source,
+        f"{c.name}_filled" if c.name in filled_cols else None,
+    )
+
+
+def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
+    tz = cfg.get("timezone", "Europe/Paris")
+    spatial = cfg.get("spatial") or {}
+    area = make_area(spatial.get("level", "city"), spatial.get("zone"), zones)
+    zone = spatial.get("zone") if spatial.get("level") == "zone" else None
+    tgt = dict(cfg.get("target") or {"source": "hospital"})
+    sources = cfg.get("sources") or {}
+    tgt_source = tgt.get("source", "hospital")
+    if tgt_source != "hospital" and tgt_source not in sources:
+        raise ValueError(
+            f"data.target.source={tgt_source!r} is neither 'hospital' nor a key of data.sources {sorted(sources)}"
+        )
+
+    read, target = _read_sources(sources, tgt, tz, world_dir)
     if target is None:
         target = hospital_target(tgt, world_dir, zone, cfg.get("hospital"))
     target_name = tgt.get("name") or (tgt.get("column") if tgt_source != "hospital" else TARGET)
@@ -121,15 +156,7 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
     )
     table = table.hstack(features.drop("date"))
 
-    cal_cfg = cfg.get("calendar") or {}
-    cal = calendar_frame(dates, cal_cfg.get("country", "FR"), cal_cfg.get("school_zone", "C"))
-    table = table.join(cal, on="date", how="left", maintain_order="left")
-    columns += [
-        Column(c, "calendar", known_future=True, source="calendar")
-        for c in cal.columns
-        if c != "date"
-    ]
-
+    table = _with_calendar(table, dates, cfg.get("calendar") or {}, columns)
     fill = cfg.get("fill") or {}
     filled_cols = [c.name for c in columns if c.group != "calendar"]
     table, filled, unfilled = fill_missing(
@@ -138,17 +165,7 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
         fill.get("method", "locf_then_seasonal"),
         int(fill.get("max_locf_days", 3)),
     )
-    columns = [
-        Column(
-            c.name,
-            c.group,
-            c.known_future,
-            c.unit,
-            c.source,
-            f"{c.name}_filled" if c.name in filled_cols else None,
-        )
-        for c in columns
-    ]
+    columns = [_with_flag(c, filled_cols) for c in columns]
     n = table.height
     meta = {
         "name": name,

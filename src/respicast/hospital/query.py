@@ -67,6 +67,32 @@ def band_label(lo: int, hi: int) -> str:
     return f"{lo}-{hi}"
 
 
+def _rule_values(rules: SelectionRules) -> tuple[str, dict[str, Any]]:
+    """The VALUES rows of the rules CTE (one per rule, all bind parameters) and their parameters."""
+    params: dict[str, Any] = {}
+    rule_rows = []
+    for i, (precedence, outcome, principal, associated) in enumerate(rules.rows()):
+        params |= {f"r{i}_p": precedence, f"r{i}_o": outcome, f"r{i}_pdx": principal}
+        params[f"r{i}_adx"] = associated
+        rule_rows.append(
+            f"(CAST(:r{i}_p AS INTEGER), CAST(:r{i}_o AS VARCHAR), "
+            f"CAST(:r{i}_pdx AS VARCHAR), CAST(:r{i}_adx AS VARCHAR))"
+        )
+    return ",\n    ".join(rule_rows), params
+
+
+def _band_cases(age_bands: AgeBands) -> tuple[str, dict[str, Any]]:
+    """The CASE branches mapping an age to its band label, and their parameters."""
+    params: dict[str, Any] = {}
+    band_cases = []
+    for i, (lo, hi) in enumerate(age_bands):
+        params |= {f"b{i}_lo": lo, f"b{i}_hi": hi, f"b{i}_label": band_label(lo, hi)}
+        band_cases.append(
+            f"WHEN s.age >= :b{i}_lo AND s.age <= :b{i}_hi THEN CAST(:b{i}_label AS VARCHAR)"
+        )
+    return "\n      ".join(band_cases), params
+
+
 def counts_sql(
     rules: SelectionRules,
     age_bands: AgeBands,
@@ -81,22 +107,9 @@ def counts_sql(
     the first matching rule (smallest precedence), so each stay is counted once.
     """
     params: dict[str, Any] = {"first_day": first_day, "last_day": last_day, "no_band": unknown}
-    rule_rows = []
-    for i, (precedence, outcome, principal, associated) in enumerate(rules.rows()):
-        params |= {f"r{i}_p": precedence, f"r{i}_o": outcome, f"r{i}_pdx": principal}
-        params[f"r{i}_adx"] = associated
-        rule_rows.append(
-            f"(CAST(:r{i}_p AS INTEGER), CAST(:r{i}_o AS VARCHAR), "
-            f"CAST(:r{i}_pdx AS VARCHAR), CAST(:r{i}_adx AS VARCHAR))"
-        )
-    band_cases = []
-    for i, (lo, hi) in enumerate(age_bands):
-        params |= {f"b{i}_lo": lo, f"b{i}_hi": hi, f"b{i}_label": band_label(lo, hi)}
-        band_cases.append(
-            f"WHEN s.age >= :b{i}_lo AND s.age <= :b{i}_hi THEN CAST(:b{i}_label AS VARCHAR)"
-        )
-    values = ",\n    ".join(rule_rows)
-    cases = "\n      ".join(band_cases)
+    values, rule_params = _rule_values(rules)
+    cases, band_params = _band_cases(age_bands)
+    params |= rule_params | band_params
     sql = f"""
 WITH rules (precedence, outcome, principal_prefix, associated_prefix) AS (
   VALUES

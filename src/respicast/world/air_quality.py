@@ -65,9 +65,7 @@ def write_air_quality(
     aq = world["air_quality"]
     out.mkdir(parents=True, exist_ok=True)
     true = exposures.filter(pl.col("date").is_between(days[0], days[-1]))
-    n_hours = days.size * 24
-    labels = hour_labels(days[0], n_hours)
-    day_of_hour = np.repeat(np.arange(days.size), 24)
+    labels = hour_labels(days[0], days.size * 24)
     paths = []
     for code, st in world["stations"].items():
         rng = stream(int(world["seed"]), f"air_quality/{code}")
@@ -77,52 +75,69 @@ def write_air_quality(
                 raise ValueError(
                     f"world.stations.{code}.factor: unknown pollutant {poll!r}; known {list(POLLUTANTS)}"
                 )
-            driver, poll_id = POLLUTANTS[poll]
-            level = true[driver].to_numpy() / (O3_MAX8H if poll == "O3" else 1.0)
-            sd = aq["hourly_noise_sd"]
-            value = (
-                level[day_of_hour]
-                * factor
-                * np.tile(DIURNAL[poll], days.size)
-                * np.exp(rng.normal(-sd * sd / 2, sd, n_hours))
-            )
-            keep = ~(
-                run_starts(rng, days.size, aq["outage_rate"], aq["outage_mean_days"])[day_of_hour]
-                | (rng.random(n_hours) < aq["hour_missing"])
-            )
-            invalid = rng.random(n_hours) < aq["invalid_rate"]
-            value = np.where(invalid, value * rng.uniform(0.0, 4.0, n_hours) - 5.0, value)
-            idx = np.flatnonzero(keep)
-            parts.append(
-                pl.DataFrame(
-                    {
-                        "nom_poll": pl.Series([poll]).new_from_index(0, idx.size),
-                        "id_poll_ue": np.full(idx.size, poll_id, dtype=np.int32),
-                        "valeur": np.round(value[idx], 1),
-                        "date_debut": labels.gather(idx),
-                        "date_fin": labels.gather(idx + 1),
-                        "statut_valid": np.where(invalid[idx], "f", "t"),
-                    }
-                )
-            )
-        frame = pl.concat(parts)
-        frame = frame.with_columns(
-            pl.lit(st["lon"]).alias("X"),
-            pl.lit(st["lat"]).alias("Y"),
-            pl.lit("HAUTE-GARONNE").alias("nom_dept"),
-            pl.lit(st["nom_com"]).alias("nom_com"),
-            pl.lit(str(st["insee_com"])).alias("insee_com"),
-            pl.lit(st["name"]).alias("nom_station"),
-            pl.lit(code).alias("code_station"),
-            pl.lit(st["typologie"]).alias("typologie"),
-            pl.lit(st["influence"]).alias("influence"),
-            pl.lit("ug.m-3").alias("unite"),
-            pl.lit("horaire").alias("metrique"),
-            pl.lit(st["x_l93"]).alias("x_l93"),
-            pl.lit(st["y_l93"]).alias("y_l93"),
-            pl.int_range(1, pl.len() + 1).alias("ObjectId"),
-        ).select(COLUMNS)
+            parts.append(_pollutant_rows(rng, aq, true, poll, factor, days.size, labels))
+        frame = _with_station(pl.concat(parts), code, st)
         path = out / f"{code}.csv"
         frame.write_csv(path)
         paths.append(path)
     return paths
+
+
+def _pollutant_rows(
+    rng: np.random.Generator,
+    aq: dict,
+    true: pl.DataFrame,
+    poll: str,
+    factor: float,
+    n_days: int,
+    labels: pl.Series,
+) -> pl.DataFrame:
+    """The kept hourly rows of one pollutant at one station (pollutant, value, hours, validity)."""
+    n_hours = n_days * 24
+    day_of_hour = np.repeat(np.arange(n_days), 24)
+    driver, poll_id = POLLUTANTS[poll]
+    level = true[driver].to_numpy() / (O3_MAX8H if poll == "O3" else 1.0)
+    sd = aq["hourly_noise_sd"]
+    value = (
+        level[day_of_hour]
+        * factor
+        * np.tile(DIURNAL[poll], n_days)
+        * np.exp(rng.normal(-sd * sd / 2, sd, n_hours))
+    )
+    keep = ~(
+        run_starts(rng, n_days, aq["outage_rate"], aq["outage_mean_days"])[day_of_hour]
+        | (rng.random(n_hours) < aq["hour_missing"])
+    )
+    invalid = rng.random(n_hours) < aq["invalid_rate"]
+    value = np.where(invalid, value * rng.uniform(0.0, 4.0, n_hours) - 5.0, value)
+    idx = np.flatnonzero(keep)
+    return pl.DataFrame(
+        {
+            "nom_poll": pl.Series([poll]).new_from_index(0, idx.size),
+            "id_poll_ue": np.full(idx.size, poll_id, dtype=np.int32),
+            "valeur": np.round(value[idx], 1),
+            "date_debut": labels.gather(idx),
+            "date_fin": labels.gather(idx + 1),
+            "statut_valid": np.where(invalid[idx], "f", "t"),
+        }
+    )
+
+
+def _with_station(frame: pl.DataFrame, code: str, st: dict) -> pl.DataFrame:
+    """``frame`` with the station's constant columns added, in the export's column order."""
+    return frame.with_columns(
+        pl.lit(st["lon"]).alias("X"),
+        pl.lit(st["lat"]).alias("Y"),
+        pl.lit("HAUTE-GARONNE").alias("nom_dept"),
+        pl.lit(st["nom_com"]).alias("nom_com"),
+        pl.lit(str(st["insee_com"])).alias("insee_com"),
+        pl.lit(st["name"]).alias("nom_station"),
+        pl.lit(code).alias("code_station"),
+        pl.lit(st["typologie"]).alias("typologie"),
+        pl.lit(st["influence"]).alias("influence"),
+        pl.lit("ug.m-3").alias("unite"),
+        pl.lit("horaire").alias("metrique"),
+        pl.lit(st["x_l93"]).alias("x_l93"),
+        pl.lit(st["y_l93"]).alias("y_l93"),
+        pl.int_range(1, pl.len() + 1).alias("ObjectId"),
+    ).select(COLUMNS)

@@ -190,6 +190,15 @@ def write_hospital(world: dict, truth: pl.DataFrame, days: np.ndarray, out: Path
         ],
         how="vertical_relaxed",
     )
+    stays = _timed(stays, rng, h)
+    stays = stays.with_columns(
+        pl.format("S{}", pl.int_range(10_000_001, 10_000_001 + pl.len())).alias("stay_id")
+    )
+    return _write_duckdb(stays, out)
+
+
+def _timed(stays: pl.DataFrame, rng: np.random.Generator, h: dict) -> pl.DataFrame:
+    """``stays`` with admission time, discharge date (length of stay) and ED flag, time-sorted."""
     n = stays.height
     hour = rng.choice(24, n, p=_arrival_hours())
     seconds = hour * 3600 + rng.integers(0, 3600, n)
@@ -200,7 +209,7 @@ def write_hospital(world: dict, truth: pl.DataFrame, days: np.ndarray, out: Path
     )
     los = rng.negative_binomial(2, 2 / (2 + los_mean))
     date = stays["date"].to_numpy().astype("datetime64[D]")
-    stays = stays.with_columns(
+    return stays.with_columns(
         pl.Series(
             "admission_ts",
             (date.astype("datetime64[s]") + seconds.astype("timedelta64[s]")).astype(
@@ -210,9 +219,10 @@ def write_hospital(world: dict, truth: pl.DataFrame, days: np.ndarray, out: Path
         pl.Series("discharge_date", date + los.astype("timedelta64[D]")).cast(pl.Date),
         pl.Series("via_ed", rng.random(n) < h["ed_share"]),
     ).sort("admission_ts", "principal_dx", "patient_id")
-    stays = stays.with_columns(
-        pl.format("S{}", pl.int_range(10_000_001, 10_000_001 + pl.len())).alias("stay_id")
-    )
+
+
+def _write_duckdb(stays: pl.DataFrame, out: Path) -> Path:
+    """The stays and associated_dx tables written to a fresh ``out``/stays.duckdb; its path."""
     assoc = (
         stays.select("stay_id", pl.col("assoc").alias("code")).explode("code").drop_nulls("code")
     )

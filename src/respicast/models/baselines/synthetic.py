@@ -23,6 +23,55 @@ def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
     return x
 
 
+def _trailing_year(
+    known: np.ndarray, lookback: int, peak_quantile: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per day, the level (mean) and peak threshold (quantile) of the trailing year of counts."""
+    year = 365
+    padded = np.concatenate([np.full(year - 1, np.nan), known])
+    trailing = sliding_window_view(padded, year)
+    enough = np.sum(~np.isnan(trailing), axis=1) >= 90
+    with warnings.catch_warnings():  # all-NaN first days are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.where(enough, np.nanmean(trailing, axis=1), np.nan)
+        threshold = np.where(enough, np.nanquantile(trailing, peak_quantile, axis=1), np.nan)
+    level = np.where(np.isnan(level), np.nanmean(known[:lookback]), level)
+    return level, threshold
+
+
+def _past_inputs(
+    rng: np.random.Generator, pm10: np.ndarray, temp: np.ndarray, n_noise: int
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """pm10, temp and ``n_noise`` AR(1) noise channels, scaled on the first 70 %; names, groups."""
+    n_days = pm10.size
+    cov = [pm10, temp] + [_ar1(rng, n_days, 0.5) for _ in range(n_noise)]
+    past_names = ["pm10", "temp"] + [f"noise_{i}" for i in range(n_noise)]
+    past_groups = ["pollution", "weather"] + ["weather"] * n_noise
+    train_part = int(0.7 * n_days)
+    past_daily = np.stack(cov, axis=1)
+    past_daily = (past_daily - past_daily[:train_part].mean(0)) / past_daily[:train_part].std(0)
+    return past_daily, past_names, past_groups
+
+
+def _calendar(dow: np.ndarray, doy: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The daily known-future channels (day of week, day of year, holidays) and their names."""
+    holiday = ((doy == 0) | (doy == 358)).astype(float)  # ~1 Jan, ~25 Dec
+    school = ((doy >= 185) & (doy < 243)).astype(float)
+    future_daily = np.stack(
+        [
+            np.sin(2 * np.pi * dow / 7),
+            np.cos(2 * np.pi * dow / 7),
+            np.sin(2 * np.pi * doy / 365.25),
+            np.cos(2 * np.pi * doy / 365.25),
+            holiday,
+            school,
+        ],
+        axis=1,
+    )
+    future_names = ["dow_sin", "dow_cos", "doy_sin", "doy_cos", "public_holiday", "school_holiday"]
+    return future_daily, future_names
+
+
 def make_windowset(
     n_days: int = 1500,
     lookback: int = 28,
@@ -52,38 +101,11 @@ def make_windowset(
     counts = rng.negative_binomial(dispersion, dispersion / (dispersion + mu)).astype(float)
 
     known = np.concatenate([np.full(latency, np.nan), counts[: n_days - latency]])
-    # trailing year of known counts -> level (mean) and peak threshold (quantile)
-    year = 365
-    padded = np.concatenate([np.full(year - 1, np.nan), known])
-    trailing = sliding_window_view(padded, year)
-    enough = np.sum(~np.isnan(trailing), axis=1) >= 90
-    with warnings.catch_warnings():  # all-NaN first days are expected
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.where(enough, np.nanmean(trailing, axis=1), np.nan)
-        threshold = np.where(enough, np.nanquantile(trailing, peak_quantile, axis=1), np.nan)
-    level = np.where(np.isnan(level), np.nanmean(known[:lookback]), level)
+    level, threshold = _trailing_year(known, lookback, peak_quantile)
 
-    cov = [pm10, temp] + [_ar1(rng, n_days, 0.5) for _ in range(n_noise)]
-    past_names = ["pm10", "temp"] + [f"noise_{i}" for i in range(n_noise)]
-    past_groups = ["pollution", "weather"] + ["weather"] * n_noise
-    train_part = int(0.7 * n_days)
-    past_daily = np.stack(cov, axis=1)
-    past_daily = (past_daily - past_daily[:train_part].mean(0)) / past_daily[:train_part].std(0)
+    past_daily, past_names, past_groups = _past_inputs(rng, pm10, temp, n_noise)
 
-    holiday = ((doy == 0) | (doy == 358)).astype(float)  # ~1 Jan, ~25 Dec
-    school = ((doy >= 185) & (doy < 243)).astype(float)
-    future_daily = np.stack(
-        [
-            np.sin(2 * np.pi * dow / 7),
-            np.cos(2 * np.pi * dow / 7),
-            np.sin(2 * np.pi * doy / 365.25),
-            np.cos(2 * np.pi * doy / 365.25),
-            holiday,
-            school,
-        ],
-        axis=1,
-    )
-    future_names = ["dow_sin", "dow_cos", "doy_sin", "doy_cos", "public_holiday", "school_holiday"]
+    future_daily, future_names = _calendar(dow, doy)
 
     n = n_days - lookback - horizon + 1
     origin_idx = np.arange(lookback - 1, lookback - 1 + n)
