@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "respicast"
 MAX_LINES = 60
 LONG_COMMENT = re.compile(r"#\s*long:\s*\S")
-# being split on branch decoder
-KNOWN_LONG = {("src/respicast/models/module.py", "ForecastModule.__init__")}
+# (path, qualified name) allowed over the limit without a comment, while being split elsewhere
+KNOWN_LONG: set[tuple[str, str]] = set()
 
 
 def _functions(tree: ast.AST, prefix: str = ""):
