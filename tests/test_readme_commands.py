@@ -69,6 +69,7 @@ COMMANDS: dict[str, Tier] = {
     "respicast-report runs=outputs/train/multiruns/<date_time>": Tier(FAST),
     "respicast-report runs=<multirun> reference=climatology": Tier(FAST),
     "respicast-forecast ckpt_path=outputs/train/runs/<run> asof=2024-02-14": Tier(FAST),
+    "respicast-forecast ckpt_path=<run> asof=2024-02-14 format=hub hub.location=FR-31": Tier(FAST),
     "respicast-simulate out=my_world": Tier(FAST),
     "respicast-simulate out=my_world_seed3 seed=3 world.epidemics.ili_source=real": Tier(FAST),
     "respicast-train -m hparams_search=lstm_optuna": Tier(SLOW, timeout=7200),

@@ -39,6 +39,7 @@ LEARNING_CURVES = "csv/**/metrics.csv"  # the CSV logger's files (conf/logger/cs
 IMPORTANCE = "importance_groups.csv"
 REPORT = "report"  # report.md, report.html
 FORECAST = "forecast"  # forecast.json, forecast.csv, forecast.html
+HUB_OUTPUT = "model-output"  # hubverse: model-output/<model_id>/<round_id>-<model_id>.csv
 COMPARISON = "comparison"  # respicast-report: comparison.md, .csv, .html
 ABLATION = "ablation"  # respicast-report mode=ablation: ablation.csv, .md, .html
 
@@ -147,6 +148,10 @@ class RunDir:
 
     def forecast_files(self) -> dict[str, Path]:
         return {s: self.path / f"{FORECAST}.{s}" for s in ("json", "csv", "html")}
+
+    def hub_file(self, model_id: str, round_id: str) -> Path:
+        """The hubverse model-output file of one round (respicast-forecast format=hub)."""
+        return self.path / HUB_OUTPUT / model_id / f"{round_id}-{model_id}.csv"
 
     def comparison_files(self) -> dict[str, Path]:
         return {s: self.path / f"{COMPARISON}.{s}" for s in ("md", "html", "csv")}

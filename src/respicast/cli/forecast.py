@@ -12,15 +12,25 @@ from omegaconf import DictConfig
 from respicast.cli import CONFIG_DIR
 
 log = logging.getLogger(__name__)
+FORMATS = ("page", "hub")  # hub: also the hubverse model-output table (forecast/hub.py)
 
 
 def forecast(cfg: DictConfig) -> Path:
     """Make the forecast and write the three files to the Hydra run dir; returns that dir."""
-    from respicast.forecast import make_forecast, write_outputs
+    from respicast.forecast import ForecastError, make_forecast, write_outputs
 
+    fmt = str(cfg.get("format", "page"))
+    if fmt not in FORMATS:
+        raise ForecastError(f"format={fmt!r}: choose one of {FORMATS}")
     fc = make_forecast(str(cfg.ckpt_path), cfg.asof, cfg)
     out = Path(cfg.paths.output_dir)
     paths = write_outputs(fc, out, int(cfg.get("suppress_below", 5)))
+    if fmt == "hub":
+        from respicast.forecast.hub import write_hub
+        from respicast.trained_run import resolve_run_dir
+
+        trained = resolve_run_dir(str(cfg.ckpt_path))[0].read_config()
+        paths["hub"] = write_hub(fc, out, cfg.get("hub"), str(trained.data.name))
     levels = ", ".join(
         f"{r['date']:%a %d}: {r['level']} ({100 * r['peak_prob']:.0f} %)"
         for r in fc.days.iter_rows(named=True)
