@@ -169,3 +169,37 @@ def test_model_ensemble_trains_saves_loads_and_names_its_members(compose_app, tm
     got = model.predict(ws).counts[:, 0]
     want = pred.filter(pl.col("horizon") == 1).sort("origin_date")["predicted"].to_numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_simplex_grid_covers_the_simplex():
+    from math import comb
+
+    from respicast.models.ensemble import simplex_grid
+
+    g = simplex_grid(3, 0.05)
+    assert g.shape == (comb(20 + 2, 2), 3)
+    np.testing.assert_allclose(g.sum(axis=1), 1.0)
+    assert {tuple(r) for r in np.eye(3)} <= {tuple(r) for r in g}
+
+
+def test_min_wis_weights_beat_every_member_on_the_rows_they_are_fitted_on():
+    from respicast.evaluation.proper_scores import wis_parts
+    from respicast.evaluation.quantiles import HUB_LEVELS, count_quantiles
+    from respicast.models.ensemble import min_wis_weights
+
+    rng = np.random.default_rng(0)
+    lam = rng.gamma(20, 0.3, size=600)
+    y = rng.poisson(lam).astype(float)
+    # two noisy readings of the truth, and a useless constant
+    mu = np.stack([lam * rng.lognormal(0, 0.3, lam.size), lam * rng.lognormal(0, 0.3, lam.size)])
+    mu = np.vstack([mu, np.full(lam.size, lam.mean() * 3)])
+    k = np.full_like(mu, 20.0)
+    w = min_wis_weights(mu, k, y)
+    assert w.sum() == pytest.approx(1.0) and w[2] == 0.0  # the constant gets nothing
+    assert 0.2 < w[0] < 0.8  # two equally good, independent members are both used
+
+    def wis(mean, kk):
+        return np.mean(wis_parts(y, count_quantiles(mean, kk, HUB_LEVELS), HUB_LEVELS)["wis"])
+
+    mean, _, kp = linear_pool(w[:, None], mu, k, np.zeros_like(mu))
+    assert wis(mean, kp) < min(wis(mu[i], k[i]) for i in range(3))

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMBINES = ("linear_pool",)
-WEIGHTS = ("equal", "inverse_wis")
+WEIGHTS = ("equal", "inverse_wis", "min_wis")
+MAX_STACKED = 6  # members min_wis searches weights for (a simplex grid grows fast)
 FITTED_KEY = "ensemble"  # the combination's entry in the run's fitted state
 
 
@@ -52,6 +53,10 @@ class Ensemble:
             raise ValueError(f"model.weights={weights!r}: choose one of {WEIGHTS}")
         if not members:
             raise ValueError("model.members: an ensemble needs at least one member")
+        if weights == "min_wis" and len(members) > MAX_STACKED:
+            raise ValueError(
+                f"model.weights=min_wis: at most {MAX_STACKED} members, got {len(members)}"
+            )
         self.members = dict(members)
         self.combine, self.weights = combine, weights
         self.member_cfgs = member_cfgs or {}  # run configs of the members (build/load)
@@ -154,11 +159,23 @@ class Ensemble:
         if self.weights == "equal" or horizon is None:
             self.weights_ = None  # equal: decided at predict time for any H
             return
-        wis = np.stack([self._val_wis(lb, val_preds[lb], val) for lb in labels])  # [M, H]
-        inv = 1.0 / np.clip(wis, 1e-12, None)
-        self.weights_ = inv / inv.sum(axis=0, keepdims=True)
+        if self.weights == "inverse_wis":
+            wis = np.stack([self._val_wis(lb, val_preds[lb], val) for lb in labels])  # [M, H]
+            inv = 1.0 / np.clip(wis, 1e-12, None)
+            self.weights_ = inv / inv.sum(axis=0, keepdims=True)
+        else:
+            mu = np.stack([val_preds[lb].counts for lb in labels])
+            k = np.stack([self._dispersion(lb, val_preds[lb]) for lb in labels])
+            self.weights_ = np.stack(
+                [
+                    min_wis_weights(mu[:, :, h], k[:, :, h], val.y_count[:, h])
+                    for h in range(horizon)
+                ],
+                axis=1,
+            )
         log.info(
-            "ensemble weights (inverse val WIS) per horizon: %s",
+            "ensemble weights (%s on val) per horizon: %s",
+            self.weights,
             {lb: np.round(self.weights_[i], 3).tolist() for i, lb in enumerate(labels)},
         )
 
@@ -299,3 +316,43 @@ def linear_pool(
         excess = var - mean
         k_pool = np.where(excess > 1e-12 * np.maximum(mean, 1.0), mean**2 / excess, np.inf)
     return mean, np.sum(w * prob, axis=0), k_pool
+
+
+def simplex_grid(m: int, step: float) -> np.ndarray:
+    """[G, m] every weight vector on the simplex whose entries are multiples of ``step``."""
+    n = round(1 / step)
+
+    def parts(total: int, k: int):
+        if k == 1:
+            yield (total,)
+            return
+        for first in range(total, -1, -1):
+            for rest in parts(total - first, k - 1):
+                yield (first, *rest)
+
+    return np.array(list(parts(n, m)), dtype=float) / n
+
+
+def min_wis_weights(mu: np.ndarray, k: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """[M] weights of the linear pool with the lowest mean WIS (hub levels) on these rows.
+
+    mu, k [M, N] (members' means and NB k), y [N] observed (NaN rows ignored). The pool's
+    quantiles are integers, so WIS is a step function of the weights: the search is a simplex grid
+    (step 0.05 up to 3 members, 0.1 beyond), and among equal scores the most even weights win."""
+    from respicast.evaluation.proper_scores import wis_parts
+    from respicast.evaluation.quantiles import HUB_LEVELS, count_quantiles
+
+    ok = np.isfinite(y) & np.all(np.isfinite(mu), axis=0)
+    mu, k, y = mu[:, ok], k[:, ok], y[ok]
+    m = mu.shape[0]
+    grid = simplex_grid(m, 0.05 if m <= 3 else 0.1)
+    best, best_w = np.inf, np.full(m, 1.0 / m)
+    for w in grid:
+        mean, _, k_pool = linear_pool(w[:, None], mu, k, np.zeros_like(mu))
+        score = float(
+            np.mean(wis_parts(y, count_quantiles(mean, k_pool, HUB_LEVELS), HUB_LEVELS)["wis"])
+        )
+        score += 1e-9 * float(np.sum((w - 1.0 / m) ** 2))  # ties: the most even weights
+        if score < best:
+            best, best_w = score, w
+    return best_w
