@@ -52,6 +52,7 @@ MODELS = (
     "cnn_lstm",
     "tcn",
 )
+EXTRA_MODELS = ("ensemble",)  # on request only (--models): it trains two of the models above
 DEEP = ("lstm", "cnn1d", "cnn_lstm", "tcn")
 QUICK_MODELS = ("climatology", "logistic", "lstm", "tcn")
 # data overrides per dataset; the burn-in is the backtest's min_train_years (3) unless set here
@@ -225,7 +226,7 @@ def diagnostics(rows: list[dict]) -> str:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="default world, 4 models")
-    ap.add_argument("--models", nargs="+", default=None, choices=MODELS)
+    ap.add_argument("--models", nargs="+", default=None, choices=[*MODELS, *EXTRA_MODELS])
     ap.add_argument("--datasets", nargs="+", default=None, choices=list(DATASETS))
     ap.add_argument("--out", type=Path, default=Path("outputs/bench_skill"))
     ap.add_argument("--jobs", type=int, default=2, help="backtests run in parallel")
