@@ -36,8 +36,8 @@ HORIZONS = (1, 3, 7)
 KEY = ["origin_date", "horizon"]
 # dataset -> (data overrides, deep member); the deep member is the skill table's best deep model
 DATASETS = {
-    "default": ([], "cnn1d"),
-    "chicago": (["data=chicago_nmmaps", "backtest.first_test_year=1994"], "tcn"),
+    "default": ([], "lstm"),
+    "chicago": (["data=chicago_nmmaps", "backtest.first_test_year=1994"], "lstm"),
 }
 BASELINE = "glm_dlnm"
 
