@@ -142,13 +142,15 @@ def test_head_mode_is_the_pre_decoder_module(net_cls):
         assert torch.equal(model._head_outputs(x, batch["future"]), old)
 
 
-@pytest.mark.parametrize("name", ["lstm", "tcn"])
-def test_config_selects_the_decoder(compose_app, tmp_path, name):
-    cfg = compose_app("train", tmp_path, [f"model={name}", "model.net.future_input=decoder"])
+@pytest.mark.parametrize(("name", "default_mode"), [("lstm", "decoder"), ("tcn", "head")])
+def test_config_selects_the_future_input(compose_app, tmp_path, name, default_mode):
+    other = "head" if default_mode == "decoder" else "decoder"
+    cfg = compose_app("train", tmp_path, [f"model={name}", f"model.net.future_input={other}"])
     model = instantiate_model(cfg.model, DIMS)
-    assert model.future_input == "decoder" and hasattr(model.net, "decoder")
+    assert model.future_input == other and hasattr(model.net, "decoder") == (other == "decoder")
     default = instantiate_model(compose_app("train", tmp_path, [f"model={name}"]).model, DIMS)
-    assert default.future_input == "head" and not hasattr(default.net, "decoder")
+    assert default.future_input == default_mode
+    assert hasattr(default.net, "decoder") == (default_mode == "decoder")
 
 
 @pytest.mark.parametrize("net_cls", [LSTMNet, TCNNet])

@@ -67,7 +67,9 @@ def learning_curve(metrics_csv: Path) -> pl.DataFrame:
 
 
 def metrics(run_dir: Path) -> dict[str, float]:
-    return json.loads((run_dir / "metrics.json").read_text())
+    """metrics.json with its nulls (how it writes NaN) read back as NaN."""
+    raw = json.loads((run_dir / "metrics.json").read_text())
+    return {k: math.nan if v is None else v for k, v in raw.items()}
 
 
 def checkpoints(run_dir: Path) -> list[str]:
