@@ -19,19 +19,16 @@ ASOF = "1999-03-10"  # inside the test period of the tiny Chicago run (conftest)
 CFG = {"freshness": {"max_staleness_days": {"default": 14, "admissions": 7}}}
 
 
+def forecast_cli(run, out, *overrides: str) -> subprocess.CompletedProcess:
+    """respicast-forecast of ``run`` as of ASOF into ``out``, in a subprocess."""
+    cmd = [sys.executable, "-m", "respicast.cli.forecast", f"ckpt_path={run}", f"asof={ASOF}"]
+    cmd += [*overrides, f"hydra.run.dir={out}"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
 def test_cli_format_hub_writes_a_valid_model_output_file(lstm_run, tmp_path):
     out = tmp_path / "fc"
-    cmd = [
-        sys.executable,
-        "-m",
-        "respicast.cli.forecast",
-        f"ckpt_path={lstm_run}",
-        f"asof={ASOF}",
-        "format=hub",
-        "hub.location=US-IL-CHI",
-        f"hydra.run.dir={out}",
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = forecast_cli(lstm_run, out, "format=hub", "hub.location=US-IL-CHI")
     assert res.returncode == 0, res.stderr[-3000:]
     path = out / "model-output" / "respicast-lstm" / f"{ASOF}-respicast-lstm.csv"
     frame = pl.read_csv(path, schema=SCHEMA)
@@ -82,14 +79,5 @@ def test_bad_levels_and_broken_tables_are_refused(lstm_run, chicago_table):
 
 
 def test_an_unknown_format_is_named(lstm_run, tmp_path):
-    cmd = [
-        sys.executable,
-        "-m",
-        "respicast.cli.forecast",
-        f"ckpt_path={lstm_run}",
-        f"asof={ASOF}",
-        "format=xlsx",
-        f"hydra.run.dir={tmp_path}",
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = forecast_cli(lstm_run, tmp_path, "format=xlsx")
     assert res.returncode == 2 and "format='xlsx'" in res.stderr

@@ -126,8 +126,7 @@ class Ensemble:
         for label, member in self.members.items():
             seed_everything(self._seed(label), workers=True)
             new[label] = member.refit(train)
-        out = self._with_members(new)
-        return out
+        return self._with_members(new)
 
     def _with_members(self, members: dict) -> Ensemble:
         out = Ensemble(members, self.combine, self.weights, self.member_cfgs)
