@@ -15,7 +15,6 @@ import logging
 import math
 
 import numpy as np
-
 import polars as pl
 
 log = logging.getLogger(__name__)

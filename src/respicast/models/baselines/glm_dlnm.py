@@ -205,7 +205,9 @@ class GLMDLNM(Baseline):
                 self.models_.append((poisson, float(poisson.scale)))
                 continue
             k = fit_nb_dispersion(y[ok], poisson.fittedvalues)
-            if not np.isfinite(k):  # no overdispersion: the NB is the Poisson (alpha 0 divides by 0)
+            if not np.isfinite(
+                k
+            ):  # no overdispersion: the NB is the Poisson (alpha 0 divides by 0)
                 self.models_.append((poisson, k))
                 continue
             nb = sm.GLM(y[ok], x[ok], family=sm.families.NegativeBinomial(alpha=1.0 / k)).fit()
