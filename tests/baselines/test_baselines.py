@@ -156,3 +156,20 @@ def test_nb_glm_on_equidispersed_counts_falls_back_to_poisson(data):
     assert any(np.isinf(k) for _, k in glm.models_)
     mean, prob = glm.predict_arrays(test)
     assert np.isfinite(mean).all() and ((prob >= 0) & (prob <= 1)).all()
+
+
+def test_glm_finds_the_synop_mean_temperature(data):
+    """SYNOP's daily mean air temperature is harmonised as weather_t_mean: "auto" must take it
+    (and not the min/max or the dew point), as it takes a channel named *temp*."""
+    train, _ = data
+    names = ["weather_t_min" if n == "temp" else n for n in train.past_names]
+    past = np.concatenate([train.past, train.past[:, :, 1:2], train.past[:, :, 1:2]], axis=2)
+    names += ["weather_td_mean", "weather_t_mean"]
+    synop = replace(
+        train,
+        past=past,
+        past_names=names,
+        past_groups=[*train.past_groups] + ["weather", "weather"],
+    )
+    assert GLMDLNM().fit(synop).temperature_ == "weather_t_mean"
+    assert GLMDLNM().fit(train).temperature_ == "temp"

@@ -21,6 +21,8 @@ variance φ·μ (quasi-Poisson, matched by an NB with k = μ/(φ-1)) or NB(μ, k
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import statsmodels.api as sm
 
@@ -41,6 +43,12 @@ from respicast.models.count_dist import as_k, exceedance_prob
 
 # the known-future calendar columns the GLM reads for the target day (those the table has)
 _CALENDAR = tuple(c for c in CALENDAR_COLUMNS if not c.startswith("dow_"))
+
+
+def _is_temperature(channel: str) -> bool:
+    """A daily mean temperature: a name with "temp", or SYNOP's t averaged (``weather_t_mean``)."""
+    name = channel.lower()
+    return "temp" in name or re.search(r"(^|_)t_mean$", name) is not None
 
 
 class GLMDLNM(Baseline):
@@ -72,7 +80,7 @@ class GLMDLNM(Baseline):
             raise ValueError(f"glm_dlnm.ewma_halflives must be > 0 days, got {ewma_halflives}")
         reads_history = self.autoregressive or self.ewma_halflives
         self.needs = frozenset({"past", *(["history"] if reads_history else [])})
-        # None: every past channel of group 'pollution'; "auto": the first channel named *temp*
+        # None: every past channel of group 'pollution'; "auto": the first daily mean temperature
         self.pollutants = list(pollutants) if pollutants is not None else None
         self.temperature = temperature
         self.pollutants_: list[str] = []
@@ -102,7 +110,7 @@ class GLMDLNM(Baseline):
         else:
             self.pollutants_ = list(self.pollutants)
         if self.temperature == "auto":
-            temps = [n for n in ws.past_names if "temp" in n.lower() and n not in self.pollutants_]
+            temps = [n for n in ws.past_names if _is_temperature(n) and n not in self.pollutants_]
             self.temperature_ = temps[0] if temps else None
         else:
             self.temperature_ = self.temperature
