@@ -144,3 +144,15 @@ def test_weekly_persistence_repeats_the_same_weekday():
         np.testing.assert_array_equal(mean[:, h - 1], ws.history[:, pos])
     last = Persistence().fit(ws).predict_arrays(ws)[0]
     np.testing.assert_array_equal(last, np.repeat(ws.history[:, -1:], 7, axis=1))
+
+
+def test_nb_glm_on_equidispersed_counts_falls_back_to_poisson(data):
+    """Poisson counts have no overdispersion: the NB's k is infinite and the GLM must not divide
+    by its alpha = 1/k = 0 (statsmodels raised ZeroDivisionError)."""
+    train, test = data
+    rng = np.random.default_rng(3)
+    poisson = replace(train, y_count=rng.poisson(5.0, size=train.y_count.shape).astype(float))
+    glm = GLMDLNM(family="nb").fit(poisson)
+    assert any(np.isinf(k) for _, k in glm.models_)
+    mean, prob = glm.predict_arrays(test)
+    assert np.isfinite(mean).all() and ((prob >= 0) & (prob <= 1)).all()

@@ -13,7 +13,7 @@ import polars as pl
 from respicast.table import Column, DailyTable
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1  # bump when the table layout changes so old caches are ignored
+FORMAT_VERSION = 2  # bump when the table layout changes so old caches are ignored
 
 
 def cache_key(files: list[str], cfg: dict) -> str:

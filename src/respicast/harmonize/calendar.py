@@ -1,16 +1,34 @@
-"""Calendar columns, known for future days too: public and school holidays, day-of-week and
-day-of-year on the unit circle. Holidays from the `holidays` package (country, default France)
-and school holidays from `vacances-scolaires-france` (zone C = Toulouse's academy)."""
+"""Calendar columns, known for future days too: public and school holidays, the weeks after the
+September school return, day-of-week and day-of-year on the unit circle. Holidays from the
+`holidays` package (country, default France) and school holidays from `vacances-scolaires-france`
+(zone C = Toulouse's academy).
+
+The school-return weeks are there because children's asthma admissions surge every year two to
+three weeks after the return to school (the "September epidemic", Johnston et al., J Allergy Clin
+Immunol 2005): a one-hot of week 0..3 after the end of the summer holidays lets a model place that
+surge, which neither the holiday flag (0 on every school day) nor one annual harmonic can."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 
+import numpy as np
 import polars as pl
 
 log = logging.getLogger(__name__)
-CALENDAR_COLUMNS = ("public_holiday", "school_holiday", "dow_sin", "dow_cos", "doy_sin", "doy_cos")
+SUMMER = "Vacances d'été"
+RETURN_WEEKS = 4  # school_return_w0 .. school_return_w3
+CALENDAR_COLUMNS = (
+    "public_holiday",
+    "school_holiday",
+    *(f"school_return_w{k}" for k in range(RETURN_WEEKS)),
+    "dow_sin",
+    "dow_cos",
+    "doy_sin",
+    "doy_cos",
+)
 
 
 def _school_days(dates: pl.Series, zone: str) -> list[bool | None]:
@@ -25,6 +43,39 @@ def _school_days(dates: pl.Series, zone: str) -> list[bool | None]:
             else None
         )
     return out
+
+
+def _return_days(years: range, zone: str) -> list[dt.date]:
+    """First school day after each year's summer holidays (years the package covers)."""
+    from vacances_scolaires_france import SchoolHolidayDates
+
+    table = SchoolHolidayDates()
+    out = []
+    for year in years:
+        if not table.min_year <= year <= table.max_year:
+            continue
+        summer = [
+            d
+            for d, v in table.holidays_for_year_and_zone(year, zone).items()
+            if v["nom_vacances"] == SUMMER
+        ]
+        if summer:
+            out.append(max(summer) + dt.timedelta(days=1))
+    return out
+
+
+def _return_weeks(dates: pl.Series, zone: str) -> list[pl.Series]:
+    """school_return_w{k}: 1.0 on days 7k .. 7k+6 after the September school return."""
+    days = dates.to_numpy().astype("datetime64[D]")
+    years = range(dates.min().year, dates.max().year + 1)
+    weeks = np.full(days.size, -1)
+    for back in _return_days(years, zone):
+        since = (days - np.datetime64(back, "D")).astype(int)
+        inside = (since >= 0) & (since < 7 * RETURN_WEEKS)
+        weeks[inside] = since[inside] // 7
+    return [
+        pl.Series(f"school_return_w{k}", (weeks == k).astype(float)) for k in range(RETURN_WEEKS)
+    ]
 
 
 def calendar_frame(
@@ -48,7 +99,9 @@ def calendar_frame(
                 school_zone,
                 unknown,
             )
-        df = df.with_columns(school.fill_null(False).cast(pl.Float64))
+        df = df.with_columns(
+            school.fill_null(False).cast(pl.Float64), *_return_weeks(dates, school_zone)
+        )
     dow = pl.col("date").dt.weekday() - 1  # 0 = Monday
     doy = pl.col("date").dt.ordinal_day() - 1
     year_len = pl.when(pl.col("date").dt.is_leap_year()).then(366).otherwise(365)

@@ -9,8 +9,8 @@ One GLM per horizon h. The target day is t+h; everything it uses is known at the
 - optionally a natural spline of time (``time_df_per_year`` df per year of training data; default
   none, the autoregressive terms carry the level); held constant beyond the training range,
   because a spline cannot be extrapolated into the forecast period;
-- day of week of the target day (dummies), holiday flags and day-of-year harmonics from the
-  known-future calendar when present;
+- day of week of the target day (dummies), holiday flags, school-return weeks and day-of-year
+  harmonics from the known-future calendar when present;
 - a cross-basis per pollutant (linear exposure × lag basis over target-day lags
   h..h+``pollutant_max_lag``, i.e. window positions t, t-1, ..., t-max_lag) and for temperature
   (natural-spline exposure × lag basis over h..h+``temperature_max_lag``); lag splines have their
@@ -26,6 +26,7 @@ import statsmodels.api as sm
 
 from respicast.dataset.windows import WindowSet
 from respicast.features import fill_gaps
+from respicast.harmonize.calendar import CALENDAR_COLUMNS
 from respicast.models.baselines import inputs
 from respicast.models.baselines.base import (
     Baseline,
@@ -38,7 +39,8 @@ from respicast.models.baselines.crossbasis import Linear, NaturalSpline, crossba
 from respicast.models.baselines.dispersion import fit_nb_dispersion
 from respicast.models.count_dist import as_k, exceedance_prob
 
-_CALENDAR = ("public_holiday", "school_holiday", "doy_sin", "doy_cos")
+# the known-future calendar columns the GLM reads for the target day (those the table has)
+_CALENDAR = tuple(c for c in CALENDAR_COLUMNS if not c.startswith("dow_"))
 
 
 class GLMDLNM(Baseline):
@@ -203,6 +205,11 @@ class GLMDLNM(Baseline):
                 self.models_.append((poisson, float(poisson.scale)))
                 continue
             k = fit_nb_dispersion(y[ok], poisson.fittedvalues)
+            if not np.isfinite(
+                k
+            ):  # no overdispersion: the NB is the Poisson (alpha 0 divides by 0)
+                self.models_.append((poisson, k))
+                continue
             nb = sm.GLM(y[ok], x[ok], family=sm.families.NegativeBinomial(alpha=1.0 / k)).fit()
             self.models_.append((nb, k))
         return self
