@@ -276,3 +276,16 @@ def test_with_total_over_every_key_and_bad_requests(make_table):
         with_total(panel, over=["zone"], label="z1")
     with pytest.raises(ValueError, match="must name key columns"):
         with_total(panel, over=["region"])
+
+
+def test_train_fitted_threshold_needs_training_counts_in_each_series(make_table):
+    def z1_unknown_in_training(frame):
+        early = (pl.col("zone") == "z1") & (pl.col("date") <= pl.lit(TRAIN_END.item()))
+        return frame.with_columns(
+            admissions=pl.when(early).then(None).otherwise(pl.col("admissions"))
+        )
+
+    panel = _panel(make_table, edit=z1_unknown_in_training)
+    _build(panel)  # trailing thresholds are simply undefined until counts are known
+    with pytest.raises(ValueError, match="series zone=z1, outcome=resp has no observed target on"):
+        _build(panel, peak={"method": "train_quantile", "q": 0.9})

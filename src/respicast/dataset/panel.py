@@ -343,7 +343,14 @@ def _pooled_past_channels(
 
 
 def _per_series_targets(
-    layout: _Layout, counts: np.ndarray, panel: PanelTable, *, lookback: int, peak: dict, train_end
+    layout: _Layout,
+    counts: np.ndarray,
+    panel: PanelTable,
+    *,
+    lookback: int,
+    peak: dict,
+    train_end: np.datetime64,
+    where: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat known counts, peak thresholds and levels, each from its own series' past only."""
     known = np.full(layout.n_flat, np.nan)
@@ -358,7 +365,7 @@ def _per_series_targets(
         if peak.get("method") in ("train_quantile", "seasonal_sd") and np.isnan(c[:k]).all():
             name = _series_name(layout.series.row(s, named=True), panel.keys)
             raise ValueError(
-                f"build_panel_windows: series {name} has no observed target on or before "
+                f"{where}: series {name} has no observed target on or before "
                 f"{train_end}, so its {peak['method']} peak threshold is undefined"
             )
         o = int(layout.offsets[s])
@@ -369,14 +376,16 @@ def _per_series_targets(
     return known, thr, level
 
 
-def _check_lengths(layout: _Layout, keys: list[str], lookback: int, horizon: int) -> None:
+def _check_lengths(
+    layout: _Layout, keys: list[str], lookback: int, horizon: int, where: str
+) -> None:
     if lookback < 1 or horizon < 1:
         raise ValueError(f"data.lookback={lookback} and data.horizon={horizon} must both be ≥ 1")
     short = np.flatnonzero(layout.lengths < lookback + horizon)
     if len(short):
         s = int(short[0])
         raise ValueError(
-            f"build_panel_windows: series {_series_name(layout.series.row(s, named=True), keys)} "
+            f"{where}: series {_series_name(layout.series.row(s, named=True), keys)} "
             f"has {layout.lengths[s]} days, fewer than data.lookback={lookback} + "
             f"data.horizon={horizon} ({len(short)} such series)"
         )
@@ -542,7 +551,7 @@ def build_panel_windows(
     validate_panel(panel, where)
     frame = panel.frame.sort([*panel.keys, "date"])
     layout = _layout(frame, panel.keys, horizon)
-    _check_lengths(layout, panel.keys, lookback, horizon)
+    _check_lengths(layout, panel.keys, lookback, horizon, where)
     train_end = _day(train_end_day)
     train = frame["date"].to_numpy().astype("datetime64[D]") <= train_end
     counts = frame[panel.target].cast(pl.Float64).to_numpy()
@@ -550,12 +559,9 @@ def build_panel_windows(
     past_names, past_groups, past_raw, masks = _pooled_past_channels(frame, panel.columns, train)
     fut_cols = [c for c in panel.columns if c.known_future]
     fut_raw = _matrix(frame, [c.name for c in fut_cols])
-    scalers = {
-        "past": Scaler.fit(past_raw[train], keep=np.array([n in masks for n in past_names], bool)),
-        "future": Scaler.fit(fut_raw[train]),
-    }
+    scalers = _fit_scalers(past_raw, fut_raw, past_names, masks, train)
     known, thr, level = _per_series_targets(
-        layout, counts, panel, lookback=lookback, peak=peak, train_end=train_end
+        layout, counts, panel, lookback=lookback, peak=peak, train_end=train_end, where=where
     )
     static, static_names, scalers["static"] = _static_matrix(panel, layout)
     index, origins, labelled = _origin_index(layout, lookback, horizon)
@@ -585,6 +591,14 @@ def build_panel_windows(
         train_end_day=train_end,
         keys=list(panel.keys),
     )
+
+
+def _fit_scalers(
+    past_raw: np.ndarray, fut_raw: np.ndarray, past_names: list[str], masks: set, train: np.ndarray
+) -> dict[str, Scaler]:
+    """Past and future Scalers fitted on the training rows of all series pooled (masks kept)."""
+    keep = np.array([n in masks for n in past_names], bool)
+    return {"past": Scaler.fit(past_raw[train], keep=keep), "future": Scaler.fit(fut_raw[train])}
 
 
 def _origin_index(
