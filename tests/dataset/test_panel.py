@@ -252,6 +252,7 @@ def test_with_total_sums_parts_and_logs_missing_days(make_table, caplog):
     # z2 lacks the first LATE days and z0 one day: those sums are missing, and logged
     assert f"{LATE + 1} of 1200 total day(s) missing" in caplog.text
     validate_panel(total, "total")
+    assert total.frame["admissions"].dtype == panel.frame["admissions"].dtype
     parts = panel.frame.pivot(on="zone", index="date", values="admissions").sort("date")
     want = (parts["z0"] + parts["z1"] + parts["z2"]).to_numpy()  # null when any part is null
     got = total.frame.filter(pl.col("zone") == "all").sort("date")

@@ -239,17 +239,17 @@ def with_total(
         n_missing,
         total.height,
     )
-    frame = pl.concat(
-        [panel.frame, total.select(panel.frame.columns).cast(panel.frame.schema)], how="vertical"
-    )
+    # a count sum keeps the target's dtype; a mean of integer features widens them to floats
+    total = total.with_columns(pl.col(panel.target).cast(panel.frame.schema[panel.target]))
+    frame = pl.concat([panel.frame, total.select(panel.frame.columns)], how="vertical_relaxed")
     static, totals = panel.static_frame(), panel.meta.get("totals", [])
-    extra = _total_static(panel, rest, labels, aggs).select(static.columns).cast(static.schema)
+    extra = _total_static(panel, rest, labels, aggs).select(static.columns)
     return PanelTable(
         frame=frame,
         target=panel.target,
         columns=panel.columns,
         keys=panel.keys,
-        static=pl.concat([static, extra], how="vertical"),
+        static=pl.concat([static, extra], how="vertical_relaxed"),
         target_latency_days=panel.target_latency_days,
         meta={
             **panel.meta,
