@@ -124,7 +124,7 @@ def test_calendar_france_zone_c():
 def test_school_return_weeks_follow_the_end_of_the_summer_holidays():
     # zone C, 2023: summer holidays end on Sunday 3 September, school returns on Monday 4
     dates = pl.date_range(dt.date(2023, 8, 30), dt.date(2023, 10, 5), "1d", eager=True)
-    cal = calendar_frame(dates, "FR", "C")
+    cal = calendar_frame(dates, "FR", "C", school_return_weeks=4)
     week = {k: cal.filter(pl.col(f"school_return_w{k}") == 1.0)["date"] for k in range(4)}
     assert week[0].to_list() == [dt.date(2023, 9, d) for d in range(4, 11)]
     assert week[3].to_list() == [dt.date(2023, 9, d) for d in range(25, 32) if d <= 30] + [
@@ -133,5 +133,8 @@ def test_school_return_weeks_follow_the_end_of_the_summer_holidays():
     total = sum(cal[f"school_return_w{k}"] for k in range(4))
     assert total.max() == 1.0 and total.sum() == 28  # one-hot, four whole weeks
     assert cal.filter(pl.col("date") < dt.date(2023, 9, 4))["school_return_w0"].sum() == 0
-    # no school zone: no school columns
+    # off by default; no school zone: no school columns, and return weeks without one are refused
+    assert not any(c.startswith("school_return") for c in calendar_frame(dates, "FR", "C").columns)
     assert not any(c.startswith("school_") for c in calendar_frame(dates, "FR", None).columns)
+    with pytest.raises(ValueError, match="data.calendar.school_return_weeks"):
+        calendar_frame(dates, "FR", None, school_return_weeks=2)

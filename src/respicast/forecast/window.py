@@ -63,7 +63,12 @@ def future_calendar(dm: WindowDataModule, asof: dt.date, names: list[str]) -> np
 
     cal = as_dict(dm.cfg.get("calendar"))
     days = pl.Series("date", [asof + dt.timedelta(days=h) for h in range(1, dm.dims.horizon + 1)])
-    frame = calendar_frame(days, cal.get("country", "FR"), cal.get("school_zone", "C"))
+    frame = calendar_frame(
+        days,
+        cal.get("country", "FR"),
+        cal.get("school_zone", "C"),
+        cal.get("school_return_weeks", 0),
+    )
     raw = frame.select(names).cast(float).to_numpy()
     return dm.scalers["future"].transform(raw)[None]
 

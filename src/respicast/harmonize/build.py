@@ -109,7 +109,12 @@ def _with_calendar(
     table: pl.DataFrame, dates: pl.Series, cal_cfg: dict, columns: list[Column]
 ) -> pl.DataFrame:
     """``table`` joined with the calendar channels; their Columns are appended to ``columns``."""
-    cal = calendar_frame(dates, cal_cfg.get("country", "FR"), cal_cfg.get("school_zone", "C"))
+    cal = calendar_frame(
+        dates,
+        cal_cfg.get("country", "FR"),
+        cal_cfg.get("school_zone", "C"),
+        cal_cfg.get("school_return_weeks", 0),
+    )
     table = table.join(cal, on="date", how="left", maintain_order="left")
     columns += [
         Column(c, "calendar", known_future=True, source="calendar")

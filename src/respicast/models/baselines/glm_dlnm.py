@@ -28,7 +28,7 @@ import statsmodels.api as sm
 
 from respicast.dataset.windows import WindowSet
 from respicast.features import fill_gaps
-from respicast.harmonize.calendar import CALENDAR_COLUMNS
+from respicast.harmonize.calendar import CALENDAR_COLUMNS, RETURN_PREFIX
 from respicast.models.baselines import inputs
 from respicast.models.baselines.base import (
     Baseline,
@@ -43,6 +43,10 @@ from respicast.models.count_dist import as_k, exceedance_prob
 
 # the known-future calendar columns the GLM reads for the target day (those the table has)
 _CALENDAR = tuple(c for c in CALENDAR_COLUMNS if not c.startswith("dow_"))
+
+
+def _calendar_columns(future_names: list[str]) -> list[int]:
+    return [i for i, c in enumerate(future_names) if c in _CALENDAR or c.startswith(RETURN_PREFIX)]
 
 
 def _is_temperature(channel: str) -> bool:
@@ -189,8 +193,7 @@ class GLMDLNM(Baseline):
             parts.append(self.time_basis_(day))
         dow = inputs.day_of_week(dates)
         parts.append((dow[:, None] == np.arange(1, 7)[None, :]).astype(float))
-        cal = [ws.future_names.index(c) for c in _CALENDAR if c in ws.future_names]
-        parts.append(ws.future[:, h, cal])
+        parts.append(ws.future[:, h, _calendar_columns(ws.future_names)])
         for name, max_lag, _ in self._exposures():
             x = self.exposure_lags(ws, name, max_lag)
             parts.append(crossbasis(x, self.var_bases_[name], self.lag_basis_for(h + 1, name)))
