@@ -69,7 +69,7 @@ def _iso_weeks(df: pl.DataFrame, path: Path) -> pl.DataFrame:
     week = df["week"].str.strip_chars()
     bad = df.filter(~week.str.contains(r"^\d{6}$").fill_null(False))
     if bad.height:
-        raise ValueError(f"{path}:{bad['line'][0]}: week {bad['week'][0]!r} is not YYYYWW")
+        raise ValueError(f"{path}:{bad['line'][0]}: week {bad['week'][0] or ''!r} is not YYYYWW")
     wk = week.cast(pl.Int32)
     df = df.with_columns(week=week, year=wk // 100, wnum=wk % 100)
     lo, hi = YEARS
