@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from respicast.cli import CONFIG_DIR
 from respicast.cli.train import train
 from respicast.dataset.targets import peak_thresholds
+from respicast.run_outputs import _auroc_by_horizon
 from respicast.world import load_world_config
 from respicast.world.admissions import simulate_truth
 from respicast.world.ceiling import (
@@ -170,6 +171,22 @@ def test_ceiling_keys_in_a_simulated_run_and_not_on_real_data(compose_app, tmp_p
         for group in CEILING_GROUPS:
             assert 0.5 < written[f"ceiling_no_{group}/auroc_h{h}"] <= 1.0
         assert 0.5 < written[f"ceiling/auroc_h{h}"] <= written[f"oracle/auroc_h{h}"] + 0.02
+    # the per-group ceilings are scored by a shortcut: on the full ceiling it gives evaluate's AUROC
+    test = pl.read_parquet(tmp_path / "sim" / "predictions.parquet").filter(
+        pl.col("split") == "test"
+    )
+    world_dir = next(tmp_path.rglob("truth.parquet")).parent
+    _, prob = ceiling_forecast(
+        world_dir,
+        test["origin_date"].to_numpy().astype("datetime64[D]"),
+        test["horizon"].to_numpy(),
+        test["threshold"].to_numpy(),
+    )
+    shortcut = _auroc_by_horizon(test, prob, "full")
+    for h in range(1, 8):
+        assert shortcut[f"full/auroc_h{h}"] == pytest.approx(
+            written[f"ceiling/auroc_h{h}"], abs=1e-6
+        )
     report = (tmp_path / "sim" / "report.md").read_text()
     assert "Achievable ceiling" in report and "share of ceiling skill" in report
     real = train(

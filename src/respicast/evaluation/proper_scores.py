@@ -6,7 +6,11 @@ per horizon, with week-block bootstrap CIs (``evaluation.bootstrap``). All are n
 oriented (lower is better) except coverage. A central interval of a count distribution holds
 at least its nominal mass (about 86 % for an "80 %" interval of a Poisson of mean 6), so
 ``cover80_expected`` (the forecast's own mean mass of that interval) is the coverage a calibrated
-forecast reaches; the nominal level is only reached for large counts.
+forecast reaches; the nominal level is only reached for large counts. ``pit_cover80`` is the
+coverage of the randomised 80 % interval: the share of days whose randomised PIT lies in
+[0.10, 0.90], i.e. the interval's inner counts always and its two end counts with the probability
+that brings its mass to exactly 80 %; a calibrated forecast covers the nominal share, so it is the
+coverage to compare with 80 % (Czado, Gneiting & Held 2009).
 
 CRPS is exact for a discrete distribution, CRPS(F, y) = sum_{s>=0} (F(s) - 1{s >= y})², summed
 over a support truncated where 1 - F < 1e-10: scoringrules 0.10's closed forms return NaN for a
@@ -29,7 +33,15 @@ log = logging.getLogger(__name__)
 COVER_LEVELS = (0.5, 0.8, 0.95)
 WIS_PARTS = ("wis", "wis_dispersion", "wis_overprediction", "wis_underprediction")
 COVERS = tuple(f"cover{round(100 * c)}" for c in COVER_LEVELS)
-SCORES = (*WIS_PARTS, "crps", "logscore", *COVERS, *(f"{c}_expected" for c in COVERS))
+PIT_COVERS = tuple(f"pit_{c}" for c in COVERS)
+SCORES = (
+    *WIS_PARTS,
+    "crps",
+    "logscore",
+    *COVERS,
+    *(f"{c}_expected" for c in COVERS),
+    *PIT_COVERS,
+)
 _TAIL = 1e-10  # CRPS support truncated where the upper tail mass falls below this
 _CHUNK = 1024  # rows per CRPS block (memory: rows x support)
 
@@ -127,6 +139,12 @@ def randomized_pit(y: np.ndarray, mean: np.ndarray, dispersion, seed: int = 0) -
     return below + v * count_fn("pmf", y, mean, dispersion)
 
 
+def pit_coverage(pit: np.ndarray, level: float) -> np.ndarray:
+    """1.0 when the randomised PIT lies in the central ``level`` band, NaN where it is missing."""
+    lo, hi = (1 - level) / 2, (1 + level) / 2
+    return np.where(np.isfinite(pit), ((pit >= lo) & (pit <= hi)).astype(float), np.nan)
+
+
 def observed_counts(observed: np.ndarray, where: str) -> np.ndarray:
     """Observed values as integer counts; non-integers are rounded, the repair logged."""
     y = np.asarray(observed, float)
@@ -147,9 +165,11 @@ def row_scores(frame: pl.DataFrame, levels, where: str = "predictions") -> dict[
     out = wis_parts(y, count_quantiles(mean, k, levels), levels)
     out["crps"] = crps_counts(y, mean, k)
     out["logscore"] = log_score(y, mean, k)
+    pit = randomized_pit(np.where(ok, y, 0.0), np.where(ok, mean, 1.0), k)
     for c in COVER_LEVELS:
         out[f"cover{round(100 * c)}"] = central_coverage(y, mean, k, c)
         out[f"cover{round(100 * c)}_expected"] = central_interval(mean, k, c)[2]
+        out[f"pit_cover{round(100 * c)}"] = pit_coverage(pit, c)
     return {name: np.where(ok, v, np.nan) for name, v in out.items()}
 
 

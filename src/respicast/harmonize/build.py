@@ -212,6 +212,26 @@ def feature_columns(
     return table, columns, info
 
 
+def missing_after_start(name: str, values: pl.Series, dates: pl.Series) -> int:
+    """Days without a value after a column's first one (a missing week of a weekly source gives
+    7): logged with the first such day, so a gap is visible before filling hides it."""
+    known = values.is_not_null()
+    after = known.cum_sum() > 0
+    gap = after & ~known
+    n = int(gap.sum())
+    if n:
+        first = dates.filter(gap)[0]
+        log.info(
+            "%s: %d day(s) without a value after the first one (first %s), left missing "
+            "before filling (flagged in %s_filled)",
+            name,
+            n,
+            first,
+            name,
+        )
+    return n
+
+
 def source_columns(
     src_name, frame, meta, options, area: Area, spatial: dict, dates, tz, weekly_to_daily
 ):
@@ -227,15 +247,17 @@ def source_columns(
         spatial.get("site_type"),
     )
     combined = combine_sites(periods, weights)
-    out = []
+    out, missing = [], {}
     for variable in sorted(combined["variable"].unique().to_list()):
         series = combined.filter(pl.col("variable") == variable)
         values = align(series, dates, resolution, meta.latency, tz, weekly_to_daily)
         base = variable if variable in meta.groups else variable.rsplit("_", 1)[0]
+        name = column_name(src_name, variable)
+        missing[name] = missing_after_start(name, values, dates)
         out.append(
             (
                 Column(
-                    column_name(src_name, variable),
+                    name,
                     meta.groups[base],
                     unit=meta.units.get(base, ""),
                     source=src_name,
@@ -255,5 +277,6 @@ def source_columns(
         "weights": weights,
         "latency": {"days": meta.latency.days, "hour": meta.latency.hour},
         "repairs": meta.repairs,
+        "missing_days": missing,
     }
     return out, info

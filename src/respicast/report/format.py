@@ -31,6 +31,9 @@ LABELS = {
     "cover50_expected": "exp. 50%",
     "cover80_expected": "exp. 80%",
     "cover95_expected": "exp. 95%",
+    "pit_cover50": "rand. 50%",
+    "pit_cover80": "rand. 80%",
+    "pit_cover95": "rand. 95%",
 }
 
 

@@ -263,7 +263,9 @@ def _proper_scores_section(doc: Document, metrics: dict, split: str) -> None:
         "2021) with its dispersion / over- / under-prediction parts, CRPS, log score -log P(y). "
         "Coverage: share of days inside the central 50/80/95 % interval; exp.: the mass the "
         "forecast itself gives that interval, which a calibrated forecast's coverage matches "
-        "(counts are discrete: an '80 %' interval of a small count holds more than 80 %)."
+        "(counts are discrete: an '80 %' interval of a small count holds more than 80 %); "
+        "rand.: coverage of the randomised interval (share of days whose randomised PIT lies in "
+        "the central band), which a calibrated forecast brings to the nominal level."
     )
 
 

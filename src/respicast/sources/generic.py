@@ -13,7 +13,8 @@ options:
            # the gas is the variable name (no2, o3, so2, co, ...) or `gas: NO2`
   ignore: [col, ...]        # columns deliberately not read (anything else unlisted is logged)
 The source's `resolution` (default 1d) and `latency` come from the source entry. The target count
-of a real data set is one such column (unit count, group history).
+of a real data set is one such column (unit count, group history). A column whose values are 1 day
+apart in places and a week apart (4+ rows in a row) elsewhere mixes resolutions: an error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from respicast.sources.csvtext import melt_values, parse_dates, parse_numbers, read_text_table
@@ -44,6 +46,7 @@ OPTIONS = {
     "ignore",
 }
 COLUMN_KEYS = {"unit", "group", "variable", "gas"}
+WEEKLY_RUN = 3  # 7-day steps in a row (4 rows a week apart) that make a stretch weekly
 
 
 def _read_table(path: Path, options: dict) -> tuple[pl.DataFrame, dict]:
@@ -105,15 +108,51 @@ def _column_specs(name: str, options: dict) -> dict[str, dict]:
     return specs
 
 
-def _times(df: pl.DataFrame, date_col: str, fmt: str, path: Path, tz: str) -> pl.Expr:
+def _times(
+    df: pl.DataFrame, date_col: str, fmt: str, path: Path, tz: str
+) -> tuple[pl.Expr, pl.Series]:
+    """(UTC instant expression, local calendar day of each row)."""
     has_time = any(t in fmt for t in ("%H", "%M", "%S"))
     parsed = parse_dates(df, date_col, fmt, path, pl.Datetime if has_time else pl.Date)
     if has_time:  # a local clock time
         stamp = parsed.dt.replace_time_zone(
             tz, ambiguous="earliest", non_existent="null"
         ).dt.convert_time_zone("UTC")
-        return pl.lit(stamp)
-    return local_midnight_utc(pl.lit(parsed), tz)
+        return pl.lit(stamp), parsed.dt.date()
+    return local_midnight_utc(pl.lit(parsed), tz), parsed
+
+
+def _mixed_steps(days: np.ndarray) -> tuple[int, int] | None:
+    """Positions in sorted distinct `days` of the first 1-day step and of the first run of
+    WEEKLY_RUN 7-day steps in a row, when a series has both; None otherwise. A lone 7-day
+    step is a gap in daily data, not weekly rows."""
+    step = np.diff(days)
+    if len(step) < WEEKLY_RUN:
+        return None
+    daily = np.flatnonzero(step == 1)
+    runs = np.convolve(step == 7, np.ones(WEEKLY_RUN, int), "valid") == WEEKLY_RUN
+    weekly = np.flatnonzero(runs)
+    return (int(daily[0]), int(weekly[0])) if daily.size and weekly.size else None
+
+
+def _check_one_resolution(df: pl.DataFrame, columns: list[str], path: Path) -> None:
+    """Daily and weekly rows inside one column (e.g. a weekly stretch appended to daily counts)
+    would be read as one series at the source's resolution: an error naming file and column."""
+    for col in columns:
+        known = df.filter(pl.col(col).is_not_null()).select("site", "day", "line")
+        for (site,), part in known.group_by(["site"], maintain_order=True):
+            part = part.sort("day", "line").unique("day", keep="first", maintain_order=True)
+            found = _mixed_steps(part["day"].cast(pl.Int32).to_numpy())
+            if found is None:
+                continue
+            line = part["line"]
+            d, w = found
+            raise ValueError(
+                f"{path}: column {col!r} (site {site!r}) mixes daily and weekly rows: values "
+                f"1 day apart at lines {line[d]} and {line[d + 1]}, 7 days apart "
+                f"{WEEKLY_RUN} times in a row from line {line[w]}; give each resolution its "
+                "own source (resolution 1d or 1w)"
+            )
 
 
 def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.DataFrame:
@@ -128,7 +167,7 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
         unlisted = sorted(set(df.columns) - set(specs) - ignore - {date_col, "line", site_col})
         if unlisted:
             log.info("%s: %d column(s) not configured, not read: %s", path, len(unlisted), unlisted)
-        time = _times(df, date_col, opts.get("date_format", "%Y-%m-%d"), path, tz)
+        time, day = _times(df, date_col, opts.get("date_format", "%Y-%m-%d"), path, tz)
         site = (
             pl.col(site_col).str.strip_chars()
             if site_col
@@ -138,6 +177,7 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
             df, list(specs), path, options.get("na_values") or (), options.get("decimal", ".")
         ).with_columns([pl.col(c) * s["scale"] for c, s in specs.items()])
         df = df.with_columns(time=time, site=site)
+        _check_one_resolution(df.with_columns(day=day), list(specs), path)
         for s in df["site"].unique():
             meta.sites[s] = Site(
                 s, options.get("lat"), options.get("lon"), options.get("site_type", "")
