@@ -83,8 +83,9 @@ def test_each_baseline_runs_through_the_same_app(run_app, model, tmp_path):
 
 
 def test_same_seed_same_metrics(run_app, tmp_path):
-    a = run_app(tmp_path / "a", ["model=tcn", "seed=7"])
-    b = run_app(tmp_path / "b", ["model=tcn", "seed=7"])
+    scored = "evaluation.horizons=[1,3]"  # the horizons compared below
+    a = run_app(tmp_path / "a", ["model=tcn", "seed=7", scored])
+    b = run_app(tmp_path / "b", ["model=tcn", "seed=7", scored])
     assert a["test/auroc_h1"] == b["test/auroc_h1"] and a["test/mae_h3"] == b["test/mae_h3"]
 
 
