@@ -17,10 +17,13 @@ QUIET = [
     "evaluation.bootstrap.n=0",
     "data=chicago_nmmaps",
 ]
+H13 = "evaluation.horizons=[1,3]"  # the horizons the checkpoint test compares
 
 
 def test_backtest_refits_per_year_and_pools_out_of_sample(compose_app, tmp_path):
-    cfg = compose_app("eval", tmp_path, [*QUIET, "model=logistic", "backtest.first_test_year=1996"])
+    # h1 scored (the horizon checked below): every fold scores and writes only it
+    over = [*QUIET, "model=logistic", "backtest.first_test_year=1996", "evaluation.horizons=[1]"]
+    cfg = compose_app("eval", tmp_path, over)
     metrics = backtest(cfg)
     assert metrics["backtest/n_folds"] == 5  # 1996 … 2000
     pred = pl.read_parquet(tmp_path / "predictions.parquet").filter(pl.col("split") == "test")
@@ -53,10 +56,13 @@ def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(compose_app, 
             "trainer.max_epochs=1",
             "+trainer.limit_train_batches=3",
             "+trainer.enable_progress_bar=false",
+            H13,
         ],
     )
     trained = train(cfg)
-    cfg = compose_app("eval", tmp_path / "eval", [*QUIET[:3], "mode=checkpoint", f"run_dir={run}"])
+    cfg = compose_app(
+        "eval", tmp_path / "eval", [*QUIET[:3], "mode=checkpoint", f"run_dir={run}", H13]
+    )
     again = checkpoint(cfg)
     assert again["test/auroc_h1"] == pytest.approx(trained["test/auroc_h1"], abs=1e-9)
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())[
@@ -71,10 +77,11 @@ def test_checkpoint_mode_reproduces_the_run_and_refuses_other_data(compose_app, 
 
 def test_checkpoint_mode_importance_by_group(compose_app, tmp_path):
     run = tmp_path / "run"
-    train(compose_app("train", run, [*QUIET, "model=logistic"]))
+    h1 = "evaluation.horizons=[1]"  # the horizon checked below
+    train(compose_app("train", run, [*QUIET, "model=logistic", h1]))
     cfg = compose_app(
         "eval", tmp_path / "eval",
-        [*QUIET[:3], "mode=checkpoint", f"run_dir={run}", "importance=groups", "importance_repeats=2"],
+        [*QUIET[:3], "mode=checkpoint", f"run_dir={run}", "importance=groups", "importance_repeats=2", h1],
     )  # fmt: skip
     metrics = checkpoint(cfg)
     imp = pl.read_csv(tmp_path / "eval" / "importance_groups.csv")

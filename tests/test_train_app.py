@@ -83,8 +83,9 @@ def test_each_baseline_runs_through_the_same_app(run_app, model, tmp_path):
 
 
 def test_same_seed_same_metrics(run_app, tmp_path):
-    a = run_app(tmp_path / "a", ["model=tcn", "seed=7"])
-    b = run_app(tmp_path / "b", ["model=tcn", "seed=7"])
+    scored = "evaluation.horizons=[1,3]"  # the horizons compared below
+    a = run_app(tmp_path / "a", ["model=tcn", "seed=7", scored])
+    b = run_app(tmp_path / "b", ["model=tcn", "seed=7", scored])
     assert a["test/auroc_h1"] == b["test/auroc_h1"] and a["test/mae_h3"] == b["test/mae_h3"]
 
 
@@ -95,6 +96,7 @@ def test_resumed_run_ends_like_an_uninterrupted_one(run_app, tmp_path):
         [
             "model=lstm",
             "trainer.max_epochs=2",
+            "evaluation.horizons=[1,7]",  # the horizons compared below
             "callbacks=none",
             "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
             "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}",
@@ -102,6 +104,7 @@ def test_resumed_run_ends_like_an_uninterrupted_one(run_app, tmp_path):
     )
     common = [
         "model=lstm",
+        "evaluation.horizons=[1,7]",
         "callbacks=none",
         "+callbacks.step_seed={_target_: respicast.utils.callbacks.StepSeed, seed: 42}",
         "+callbacks.last={_target_: lightning.pytorch.callbacks.ModelCheckpoint, dirpath: ${paths.output_dir}/checkpoints, save_last: true}",
@@ -138,7 +141,13 @@ def test_simulated_world_run_reports_the_oracle_ceiling(run_app, tmp_path):
     """The default data path (world → readers → SQL → harmonise), on the 3-year world."""
     metrics = run_app(
         tmp_path / "run",
-        ["data=toulouse_sim_small", "model=logistic", f"paths.root_dir={tmp_path}"],
+        # one horizon scored: the data path and the oracle, not each horizon's scores, are tested
+        [
+            "data=toulouse_sim_small",
+            "model=logistic",
+            f"paths.root_dir={tmp_path}",
+            "evaluation.horizons=[1]",
+        ],
     )
     assert (tmp_path / "outputs" / "data" / "world" / "small_seed2024" / "truth.parquet").exists()
     assert 0.6 < metrics["oracle/auroc_h1"] <= 1.0

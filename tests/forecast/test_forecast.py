@@ -225,8 +225,8 @@ def test_small_simulated_world_train_then_forecast(tmp_path, train_fn):
         tmp_path / "run",
         [
             "data=toulouse_sim",
+            # the suite's shared small world under outputs/ (simulated once, under a lock)
             "world@data.world.config=small",
-            f"paths.root_dir={tmp_path}",
             "data.split.val_start=2020-07-01",
             "data.split.test_start=2021-03-01",
             "model=tcn",

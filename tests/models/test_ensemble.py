@@ -137,6 +137,10 @@ SMALL = [
     "trainer.max_epochs=1",
     "+trainer.enable_progress_bar=false",
     "evaluation.bootstrap.n=0",
+    # min_wis searches a 231-point weight grid per horizon on the val rows (3 members): two
+    # horizons and a shorter val part keep it quick; weights stay [members, horizons] (3 x 2)
+    "data.horizon=2",
+    "data.split.val_start=2020-12-01",
 ]
 
 
