@@ -157,14 +157,13 @@ QUICK = ["logger=none", "extras.print_config=false", "evaluation.bootstrap.n=0"]
 
 
 def test_ceiling_keys_in_a_simulated_run_and_not_on_real_data(compose_app, tmp_path):
-    sim = train(
-        compose_app(
-            "train",
-            tmp_path / "sim",
-            # the suite's shared world under outputs/ (simulated once, under a lock)
-            [*QUICK, "data=toulouse_sim_small", "model=climatology"],
-        )
+    sim_cfg = compose_app(
+        "train",
+        tmp_path / "sim",
+        # the suite's shared world under outputs/ (simulated once, under a lock)
+        [*QUICK, "data=toulouse_sim_small", "model=climatology"],
     )
+    sim = train(sim_cfg)
     written = json.loads((tmp_path / "sim" / "metrics.json").read_text())
     for h in range(1, 8):
         for key in (f"ceiling/auroc_h{h}", f"ceiling/brier_h{h}", f"ceiling/ece_h{h}"):
@@ -176,7 +175,7 @@ def test_ceiling_keys_in_a_simulated_run_and_not_on_real_data(compose_app, tmp_p
     test = pl.read_parquet(tmp_path / "sim" / "predictions.parquet").filter(
         pl.col("split") == "test"
     )
-    world_dir = next(tmp_path.rglob("truth.parquet")).parent
+    world_dir = sim_cfg.data.world.dir
     _, prob = ceiling_forecast(
         world_dir,
         test["origin_date"].to_numpy().astype("datetime64[D]"),
