@@ -92,6 +92,7 @@ COMMANDS: dict[str, Tier] = {
     "python scripts/bench_skill.py --quick": Tier("repo-slow"),
     "python scripts/bench_ensemble.py": Tier("repo-slow"),
     "python scripts/bench_gpu.py": Tier("repo-slow"),
+    "python scripts/bench_panel.py": Tier("repo"),
 }
 
 
