@@ -59,6 +59,27 @@ def _check_sizes(lookback: int, horizon: int, n_days: int) -> None:
         )
 
 
+def drop_constant_channels(
+    names: list[str], groups: list[str], raw: np.ndarray, train_rows: np.ndarray, where: str
+) -> tuple[list[str], list[str], np.ndarray]:
+    """Names, groups and columns of ``raw`` without the channels constant over ``train_rows``
+    (logged): such a channel teaches the model nothing, and if it moves later (a sensor that stops:
+    its fill mask jumps from 0 to 1) it feeds untrained weights."""
+    with warnings.catch_warnings():  # an all-missing column has no std: it is dropped too
+        warnings.simplefilter("ignore", RuntimeWarning)
+        varies = np.nanstd(train_rows, axis=0) > 0 if len(train_rows) else np.ones(len(names), bool)
+    if varies.all():
+        return names, groups, raw
+    log.warning(
+        "dropping %d past channel(s) constant over %s: %s",
+        int((~varies).sum()),
+        where,
+        [n for n, v in zip(names, varies, strict=True) if not v],
+    )
+    keep = [n for n, v in zip(names, varies, strict=True) if v]
+    return keep, [g for g, v in zip(groups, varies, strict=True) if v], raw[:, varies]
+
+
 def _past_channels(
     table: DailyTable, train_end_day: int
 ) -> tuple[list[str], list[str], np.ndarray, set[str]]:
@@ -67,23 +88,9 @@ def _past_channels(
     past_names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
     past_raw = _matrix(table, past_names)
-    # a channel constant over the training rows teaches the model nothing, and if it moves later
-    # (a sensor that stops: its fill mask jumps from 0 to 1) it feeds untrained weights
-    train_part = past_raw[:train_end_day]
-    with warnings.catch_warnings():  # an all-missing column has no std: it is dropped too
-        warnings.simplefilter("ignore", RuntimeWarning)
-        varies = (
-            np.nanstd(train_part, axis=0) > 0 if len(train_part) else np.ones(len(past_names), bool)
-        )
-    if not varies.all():
-        log.warning(
-            "dropping %d past channel(s) constant over the training part: %s",
-            int((~varies).sum()),
-            [n for n, v in zip(past_names, varies, strict=True) if not v],
-        )
-        past_names = [n for n, v in zip(past_names, varies, strict=True) if v]
-        past_groups = [g for g, v in zip(past_groups, varies, strict=True) if v]
-        past_raw = past_raw[:, varies]
+    past_names, past_groups, past_raw = drop_constant_channels(
+        past_names, past_groups, past_raw, past_raw[:train_end_day], "the training part"
+    )
     return past_names, past_groups, past_raw, {c.mask for c in past_cols if c.mask}
 
 

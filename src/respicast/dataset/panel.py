@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
-from respicast.dataset.build import Scaler, _level, _peak_labels
+from respicast.dataset.build import Scaler, _level, _peak_labels, drop_constant_channels
 from respicast.dataset.targets import known_counts, peak_thresholds
 from respicast.dataset.windows import WindowSet
 from respicast.table import Column
@@ -326,19 +325,9 @@ def _pooled_past_channels(
     names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
     raw = _matrix(frame, names)
-    part = raw[train]
-    with warnings.catch_warnings():  # an all-missing column has no std: it is dropped too
-        warnings.simplefilter("ignore", RuntimeWarning)
-        varies = np.nanstd(part, axis=0) > 0 if len(part) else np.ones(len(names), bool)
-    if not varies.all():
-        log.warning(
-            "dropping %d past channel(s) constant over the pooled training rows: %s",
-            int((~varies).sum()),
-            [n for n, v in zip(names, varies, strict=True) if not v],
-        )
-        names = [n for n, v in zip(names, varies, strict=True) if v]
-        groups = [g for g, v in zip(groups, varies, strict=True) if v]
-        raw = raw[:, varies]
+    names, groups, raw = drop_constant_channels(
+        names, groups, raw, raw[train], "the pooled training rows"
+    )
     return names, groups, raw, {c.mask for c in past_cols if c.mask}
 
 
