@@ -7,6 +7,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from respicast.dataset.targets import known_counts, peak_thresholds, trailing_mean
@@ -43,10 +44,11 @@ class Scaler:
         return np.nan_to_num((x - self.mean) / self.std).astype(np.float32)
 
 
-def _matrix(table: DailyTable, names: list[str]) -> np.ndarray:
+def column_matrix(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """[rows, len(names)] float matrix of the named columns."""
     if not names:
-        return np.zeros((table.frame.height, 0))
-    return table.frame.select(names).cast(float).to_numpy()
+        return np.zeros((frame.height, 0))
+    return frame.select(names).cast(pl.Float64).to_numpy()
 
 
 def _check_sizes(lookback: int, horizon: int, n_days: int) -> None:
@@ -87,27 +89,20 @@ def _past_channels(
     past_cols = [c for c in table.columns if not c.known_future]
     past_names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     past_groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
-    past_raw = _matrix(table, past_names)
+    past_raw = column_matrix(table.frame, past_names)
     past_names, past_groups, past_raw = drop_constant_channels(
         past_names, past_groups, past_raw, past_raw[:train_end_day], "the training part"
     )
     return past_names, past_groups, past_raw, {c.mask for c in past_cols if c.mask}
 
 
-def _fit_scalers(
-    past_raw: np.ndarray,
-    fut_raw: np.ndarray,
-    past_names: list[str],
-    masks: set[str],
-    train_end_day: int,
+def fit_scalers(
+    past_raw: np.ndarray, fut_raw: np.ndarray, past_names: list[str], masks: set[str], train
 ) -> dict[str, Scaler]:
-    """The past and future Scalers, fitted on the training rows (fill masks left unscaled)."""
-    return {
-        "past": Scaler.fit(
-            past_raw[:train_end_day], keep=np.array([n in masks for n in past_names], bool)
-        ),
-        "future": Scaler.fit(fut_raw[:train_end_day]),
-    }
+    """The past and future Scalers, fitted on the ``train`` rows (a slice or a mask; fill masks
+    left unscaled)."""
+    keep = np.array([n in masks for n in past_names], bool)
+    return {"past": Scaler.fit(past_raw[train], keep=keep), "future": Scaler.fit(fut_raw[train])}
 
 
 def _level(known: np.ndarray, window: int, lookback: int) -> np.ndarray:
@@ -152,8 +147,8 @@ def build_windows(
 
     fut_cols = [c for c in table.columns if c.known_future]
     past_names, past_groups, past_raw, masks = _past_channels(table, train_end_day)
-    fut_raw = _matrix(table, [c.name for c in fut_cols])
-    scalers = _fit_scalers(past_raw, fut_raw, past_names, masks, train_end_day)
+    fut_raw = column_matrix(table.frame, [c.name for c in fut_cols])
+    scalers = fit_scalers(past_raw, fut_raw, past_names, masks, slice(None, train_end_day))
     past = scalers["past"].transform(past_raw)
     future = scalers["future"].transform(fut_raw)
 

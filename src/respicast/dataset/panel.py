@@ -17,7 +17,14 @@ import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
-from respicast.dataset.build import Scaler, _level, _peak_labels, drop_constant_channels
+from respicast.dataset.build import (
+    Scaler,
+    _level,
+    _peak_labels,
+    column_matrix,
+    drop_constant_channels,
+    fit_scalers,
+)
 from respicast.dataset.targets import known_counts, peak_thresholds
 from respicast.dataset.windows import WindowSet
 from respicast.table import Column
@@ -310,12 +317,6 @@ def _layout(frame: pl.DataFrame, keys: list[str], horizon: int) -> _Layout:
     )
 
 
-def _matrix(frame: pl.DataFrame, names: list[str]) -> np.ndarray:
-    if not names:
-        return np.zeros((frame.height, 0))
-    return frame.select(names).cast(pl.Float64).to_numpy()
-
-
 def _pooled_past_channels(
     frame: pl.DataFrame, columns: list[Column], train: np.ndarray
 ) -> tuple[list[str], list[str], np.ndarray, set[str]]:
@@ -324,7 +325,7 @@ def _pooled_past_channels(
     past_cols = [c for c in columns if not c.known_future]
     names = [c.name for c in past_cols] + [c.mask for c in past_cols if c.mask]
     groups = [c.group for c in past_cols] + [c.group for c in past_cols if c.mask]
-    raw = _matrix(frame, names)
+    raw = column_matrix(frame, names)
     names, groups, raw = drop_constant_channels(
         names, groups, raw, raw[train], "the pooled training rows"
     )
@@ -387,7 +388,7 @@ def _static_matrix(panel: PanelTable, layout: _Layout) -> tuple[pl.DataFrame, li
         panel.static_frame(), on=panel.keys, how="left", maintain_order="left"
     )
     names = [c for c in static.columns if c not in panel.keys and static[c].dtype.is_numeric()]
-    return static, names, Scaler.fit(_matrix(static, names))
+    return static, names, Scaler.fit(column_matrix(static, names))
 
 
 @dataclass
@@ -547,8 +548,8 @@ def build_panel_windows(
 
     past_names, past_groups, past_raw, masks = _pooled_past_channels(frame, panel.columns, train)
     fut_cols = [c for c in panel.columns if c.known_future]
-    fut_raw = _matrix(frame, [c.name for c in fut_cols])
-    scalers = _fit_scalers(past_raw, fut_raw, past_names, masks, train)
+    fut_raw = column_matrix(frame, [c.name for c in fut_cols])
+    scalers = fit_scalers(past_raw, fut_raw, past_names, masks, train)
     known, thr, level = _per_series_targets(
         layout, counts, panel, lookback=lookback, peak=peak, train_end=train_end, where=where
     )
@@ -570,7 +571,7 @@ def build_panel_windows(
         future_flat=layout.scatter(scalers["future"].transform(fut_raw), 0.0, np.float32),
         threshold_flat=thr,
         level_flat=level,
-        static=scalers["static"].transform(_matrix(static, static_names)),
+        static=scalers["static"].transform(column_matrix(static, static_names)),
         static_names=static_names,
         past_names=past_names,
         future_names=[c.name for c in fut_cols],
@@ -580,14 +581,6 @@ def build_panel_windows(
         train_end_day=train_end,
         keys=list(panel.keys),
     )
-
-
-def _fit_scalers(
-    past_raw: np.ndarray, fut_raw: np.ndarray, past_names: list[str], masks: set, train: np.ndarray
-) -> dict[str, Scaler]:
-    """Past and future Scalers fitted on the training rows of all series pooled (masks kept)."""
-    keep = np.array([n in masks for n in past_names], bool)
-    return {"past": Scaler.fit(past_raw[train], keep=keep), "future": Scaler.fit(fut_raw[train])}
 
 
 def _origin_index(
