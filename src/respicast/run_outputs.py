@@ -61,11 +61,37 @@ def oracle_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) ->
         return {}
     from respicast.world.oracle import expected_counts, peak_probability
 
-    sel = truth_selection(cfg)
     dates = test["target_date"].to_numpy().astype("datetime64[D]")
-    predicted = expected_counts(world_dir, dates, **sel)
-    prob = peak_probability(world_dir, dates, test["threshold"].to_numpy(), **sel)
+    thr = test["threshold"].to_numpy()
+    predicted, prob = np.full(test.height, np.nan), np.full(test.height, np.nan)
+    for sel, rows in _selections(dm, test, cfg, world_dir):
+        predicted[rows] = expected_counts(world_dir, dates[rows], **sel)
+        prob[rows] = peak_probability(world_dir, dates[rows], thr[rows], **sel)
     return _score_truth_rows(dm, test, cfg, "oracle", predicted, prob)
+
+
+def _selections(dm, test: pl.DataFrame, cfg: DictConfig, world_dir: str):
+    """(truth selection, test rows) of the run's one series, or of each series of a panel (its
+    zone, outcome and age band in the world's labels)."""
+    base = truth_selection(cfg)
+    keys = getattr(dm, "keys", None)
+    if not keys:
+        yield base, np.arange(test.height)
+        return
+    from respicast.harmonize.panel import truth_band
+
+    bands = pl.scan_parquet(Path(world_dir) / "truth.parquet").select("age_band").unique()
+    bands = bands.collect()["age_band"].to_list()
+    idx = test.with_row_index("_row").group_by(keys, maintain_order=True).agg(pl.col("_row"))
+    for row in idx.iter_rows(named=True):
+        sel = dict(base)
+        if "zone" in keys:
+            sel["zones"] = [str(row["zone"])]
+        if "outcome" in keys:
+            sel["outcomes"] = (str(row["outcome"]),)
+        if "age_band" in keys:
+            sel["age_bands"] = [truth_band(row["age_band"], bands)]
+        yield sel, np.asarray(row["_row"], dtype=np.int64)
 
 
 def ceiling_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) -> dict[str, float]:
@@ -77,15 +103,23 @@ def ceiling_metrics(dm: WindowDataModule, test: pl.DataFrame, cfg: DictConfig) -
         return {}
     from respicast.world.ceiling import CEILING_GROUPS, World, ceiling_forecast
 
-    sel = truth_selection(cfg)
-    world = World(world_dir, **sel)
-    args = (
-        world_dir,
-        test["origin_date"].to_numpy().astype("datetime64[D]"),
-        test["horizon"].to_numpy(),
-        test["threshold"].to_numpy(),
-    )
     latency = int(dm.table.target_latency_days)
+    origins = test["origin_date"].to_numpy().astype("datetime64[D]")
+    horizons, thr = test["horizon"].to_numpy(), test["threshold"].to_numpy()
+    if getattr(dm, "keys", None):  # a panel: the full ceiling of each series
+        mean, prob = np.full(test.height, np.nan), np.full(test.height, np.nan)
+        for sel, rows in _selections(dm, test, cfg, world_dir):
+            mean[rows], prob[rows] = ceiling_forecast(
+                world_dir,
+                origins[rows],
+                horizons[rows],
+                thr[rows],
+                target_latency_days=latency,
+                world=World(world_dir, **sel),
+            )
+        return _score_truth_rows(dm, test, cfg, "ceiling", mean, prob)
+    world = World(world_dir, **truth_selection(cfg))
+    args = (world_dir, origins, horizons, thr)
     out = _score_truth_rows(
         dm, test, cfg, "ceiling", *ceiling_forecast(*args, target_latency_days=latency, world=world)
     )
@@ -114,16 +148,20 @@ def _auroc_by_horizon(test: pl.DataFrame, prob: np.ndarray, name: str) -> dict[s
 def data_summary(dm: WindowDataModule) -> dict:
     t = dm.table_used
     frame = t.frame
+    panel = {}
+    if getattr(dm, "keys", None):
+        panel = {"series_keys": dm.keys, "n_series": dm.series_table().height}
     return {
         "name": t.meta.get("name", ""),
         "period": f"{frame['date'].min()} … {frame['date'].max()}",
-        "days": frame.height,
+        "days": frame["date"].n_unique(),
+        **panel,
         "target": t.target,
         "groups": dm.groups,
         "sources": t.meta.get("sources", {}),
         "missingness": t.meta.get("missing_fraction", {}),
         "filled": t.meta.get("fill_counts", {}),
-        "split": dm.split.describe(dm.windows.origins),
+        "split": dm.split.describe(dm.labelled_origins()),
         "lookback": dm.dims.lookback,
         "horizon": dm.dims.horizon,
     }
@@ -166,6 +204,10 @@ def write_outputs(
     metrics.update(extra_metrics or {})
     metrics.update(oracle_metrics(dm, result.test, cfg))
     metrics.update(ceiling_metrics(dm, result.test, cfg))
+    if getattr(dm, "keys", None):
+        from respicast.evaluation.per_series import per_series_metrics
+
+        metrics.update(per_series_metrics(result.test, dm.keys))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
     run_dir = RunDir(out_dir)
     write_run_files(run_dir, cfg, metrics, predictions)

@@ -26,11 +26,11 @@ def _user_changed_data(cfg: DictConfig) -> bool:
 
 
 def backtest(cfg: DictConfig) -> dict[str, float]:
-    from respicast.dataset.datamodule import WindowDataModule
+    from respicast.dataset.panel_datamodule import make_datamodule
     from respicast.evaluation.backtest import run_backtest
     from respicast.run_outputs import write_outputs
 
-    dm = WindowDataModule(cfg.data, seed=cfg.seed)
+    dm = make_datamodule(cfg.data, seed=cfg.seed)
     dm.setup()
     out_dir = Path(cfg.paths.output_dir)
     pooled, fold_metrics = run_backtest(cfg, dm, out_dir)

@@ -43,7 +43,7 @@ def _is_global_zero() -> bool:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate on the held-out later period, write the run files; return all metrics."""
     # heavy imports here, not at module load: `respicast-train --help` must start fast
-    from respicast.dataset.datamodule import WindowDataModule
+    from respicast.dataset.panel_datamodule import make_datamodule
     from respicast.run_outputs import evaluate_run
     from respicast.training import fit_and_predict
     from respicast.utils.setup import setup_run
@@ -51,7 +51,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     setup_run(cfg)
     out_dir = Path(cfg.paths.output_dir)
-    dm = WindowDataModule(cfg.data, seed=cfg.seed)
+    dm = make_datamodule(cfg.data, seed=cfg.seed)
     dm.setup()
     loggers = start_loggers(cfg)
     status = "failed"

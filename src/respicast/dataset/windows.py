@@ -29,6 +29,8 @@ class WindowSet:
     future_names: list[str]
     past_groups: list[str]  # group of each past channel (for ablation / permutation importance)
     future_groups: list[str]
+    # [N] index of each origin's series in a panel (dataset.panel_datamodule); None: one series
+    series: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.origins)
@@ -61,4 +63,5 @@ class WindowSet:
             future_names=self.future_names,
             past_groups=self.past_groups,
             future_groups=self.future_groups,
+            series=None if self.series is None else self.series[s],
         )

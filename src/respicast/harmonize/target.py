@@ -76,10 +76,9 @@ def selection(hospital: dict | None) -> tuple:
     return rules, bands
 
 
-def hospital_target(
-    cfg: dict, world_dir: str | None, zone: str | None, hospital: dict | None
-) -> pl.DataFrame:
-    """data.target (source hospital) -> (date, count), counted with the rules of data.hospital."""
+def hospital_counts(cfg: dict, world_dir: str | None, hospital: dict | None) -> tuple:
+    """data.target (source hospital) -> the extraction's daily counts per zone, outcome and age
+    band (rules of data.hospital), and the database it read, for messages."""
     from respicast.hospital import daily_counts  # lazy: SQL stack only when needed
 
     rules, bands = selection(hospital)
@@ -99,10 +98,15 @@ def hospital_target(
         )
     start = date.fromisoformat(str(cfg["start"])) if cfg.get("start") else None
     end = date.fromisoformat(str(cfg["end"])) if cfg.get("end") else None
-    counts = daily_counts(db, zones_csv, start, end, rules=rules, age_bands=bands)
-    return counts_to_target(
-        counts, cfg.get("outcomes"), cfg.get("age_bands"), zone, f"hospital {db}"
-    )
+    return daily_counts(db, zones_csv, start, end, rules=rules, age_bands=bands), f"hospital {db}"
+
+
+def hospital_target(
+    cfg: dict, world_dir: str | None, zone: str | None, hospital: dict | None
+) -> pl.DataFrame:
+    """data.target (source hospital) -> (date, count), counted with the rules of data.hospital."""
+    counts, where = hospital_counts(cfg, world_dir, hospital)
+    return counts_to_target(counts, cfg.get("outcomes"), cfg.get("age_bands"), zone, where)
 
 
 def source_target(frame: pl.DataFrame, column: str, source: str, tz: str) -> pl.DataFrame:

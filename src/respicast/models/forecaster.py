@@ -111,8 +111,17 @@ def forecaster_class(model_cfg: DictConfig) -> type[Forecaster]:
 
 
 def build_forecaster(cfg: DictConfig, dm: WindowDataModule, **fit_options) -> Forecaster:
-    """The unfitted Forecaster of the run config ``cfg`` for the data of ``dm``."""
-    return forecaster_class(cfg.model).build(cfg, dm, **fit_options)
+    """The unfitted Forecaster of the run config ``cfg`` for the data of ``dm``; on a panel a
+    baseline is fitted per series (models.per_series), a deep net once over all series."""
+    cls = forecaster_class(cfg.model)
+    from respicast.dataset.panel_datamodule import PanelDataModule
+    from respicast.models.deep import DeepForecaster
+
+    if isinstance(dm, PanelDataModule) and cls is not DeepForecaster:
+        from respicast.models.per_series import PerSeriesForecaster
+
+        return PerSeriesForecaster.build(cls, cfg, dm, **fit_options)
+    return cls.build(cfg, dm, **fit_options)
 
 
 def instantiate_model(model_cfg: DictConfig, dims: Dims | None):

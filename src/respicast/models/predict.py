@@ -12,9 +12,14 @@ from respicast.models.forecaster import Forecaster, Prediction
 def predict_part(forecaster: Forecaster, dm, part: str) -> pl.DataFrame:
     """The predictions frame of one part (val, test) of the data module's current split."""
     ws = dm.part(part)
-    return predictions_frame(
+    frame = predictions_frame(
         ws, forecaster.predict(ws), model=forecaster.name, split=part, fold=dm.split.fold
     )
+    if ws.series is None:
+        return frame
+    # a panel: the series' key columns first, one row per origin x horizon as the frame
+    keys = dm.series_keys_of(np.repeat(ws.series, ws.horizon))
+    return pl.concat([keys, frame], how="horizontal")
 
 
 def predictions_frame(

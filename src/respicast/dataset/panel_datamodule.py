@@ -1,0 +1,266 @@
+"""The data module of a panel (``data.series``): every series' windows as one WindowSet.
+
+Origins of all series are ordered by date (then series), so a split by dates — the same for every
+series, taken over the calendar of origin days exactly as for one series — is a contiguous slice
+and the parts stay views. The heavy arrays (history, past, future) are ``RowView``s over the
+panel's flat buffers (dataset.panel): a window is gathered only when indexed, so memory does not
+grow with lookback x samples x series. A series' static attributes and a one-hot of its key
+values are appended to its past channels as constant inputs (group ``static``): a global net
+tells the series apart with no change to its architecture.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import polars as pl
+
+from respicast.dataset.datamodule import WindowDataModule, _origin_split
+from respicast.dataset.panel import PanelTable, build_panel_windows
+from respicast.dataset.windows import WindowSet
+from respicast.models.dims import Dims
+
+log = logging.getLogger(__name__)
+
+STATIC_GROUP = "static"
+
+
+class RowView:
+    """Rows ``rows`` of a sliding-window view (with a series' static vector appended to each step
+    when ``static`` is given); materialised only when indexed or converted."""
+
+    def __init__(
+        self,
+        view: np.ndarray,
+        rows: np.ndarray,
+        static: np.ndarray | None = None,
+        series: np.ndarray | None = None,
+    ):
+        self.view, self.rows, self.static, self.series = view, rows, static, series
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        rest = list(self.view.shape[1:])
+        if self.static is not None:
+            rest[-1] += self.static.shape[1]
+        return (len(self.rows), *rest)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self):
+        return self.view.dtype
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _gather(self, pos) -> np.ndarray:
+        out = self.view[self.rows[pos]]
+        if self.static is None:
+            return out
+        s = self.static[self.series[pos]]
+        steps = out.shape[-2]
+        s = np.broadcast_to(s[..., None, :], (*s.shape[:-1], steps, s.shape[-1]))
+        return np.concatenate([out, s.astype(out.dtype)], axis=-1)
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self._gather(int(key))
+        if (
+            isinstance(key, slice)
+            or (
+                isinstance(key, np.ndarray)
+                and key.ndim == 1
+                and len(key) == len(self.rows)
+                and key.dtype == bool
+            )
+            or (isinstance(key, np.ndarray) and key.ndim == 1 and key.dtype.kind in "iu")
+        ):
+            return RowView(
+                self.view,
+                self.rows[key],
+                self.static,
+                None if self.series is None else self.series[key],
+            )
+        return np.asarray(self)[key]  # anything else: on the materialised array
+
+    def __array__(self, dtype=None, copy=None):
+        out = self._gather(slice(None))
+        return out if dtype is None else out.astype(dtype)
+
+
+def _one_hot(static: pl.DataFrame, keys: list[str]) -> tuple[np.ndarray, list[str]]:
+    """A 0/1 column per value of each key (a factorised series embedding) when a key has ≥ 2."""
+    cols, names = [], []
+    for k in keys:
+        values = static[k].cast(pl.String).to_list()
+        levels = sorted(set(values))
+        if len(levels) < 2:
+            continue
+        for v in levels:
+            cols.append(np.array([x == v for x in values], float))
+            names.append(f"{k}={v}")
+    return (np.stack(cols, 1) if cols else np.zeros((static.height, 0))), names
+
+
+def panel_windowset(pw) -> tuple[WindowSet, np.ndarray]:
+    """The labelled origins of every series, by date then series, as one WindowSet of RowViews;
+    and their series index."""
+    keep = np.flatnonzero(pw.labelled)
+    order = keep[np.lexsort((pw.index[keep, 0], pw.origins[keep]))]
+    series = pw.index[order, 0]
+    g = pw.offsets[series] + pw.index[order, 1]  # flat row of each origin
+    L = pw.lookback
+    onehot, onehot_names = _one_hot(pw.series, pw.keys)
+    static = np.concatenate([pw.static, onehot], axis=1).astype(np.float32)
+    static_names = [f"static:{n}" for n in [*pw.static_names, *onehot_names]]
+    y = np.array(pw.y_count_v[g + 1])
+    thr = pw.threshold_flat[g]
+    from respicast.dataset.build import _peak_labels
+
+    ws = WindowSet(
+        origins=pw.origins[order],
+        history=RowView(pw.history_v, g - (L - 1)),
+        past=RowView(pw.past_v, g - (L - 1), static if static.shape[1] else None, series),
+        future=RowView(pw.future_v, g + 1),
+        level=pw.level_flat[g],
+        threshold=thr,
+        y_count=y,
+        y_peak=_peak_labels(y, thr),
+        past_names=[*pw.past_names, *static_names],
+        future_names=pw.future_names,
+        past_groups=[*pw.past_groups, *[STATIC_GROUP] * len(static_names)],
+        future_groups=pw.future_groups,
+        series=series,
+    )
+    return ws, series
+
+
+def select_panel_groups(panel: PanelTable, groups: list[str]) -> PanelTable:
+    """The panel with only the feature columns of ``groups`` (history is the target's own)."""
+    cols = [c for c in panel.columns if c.group in groups]
+    drop = [c.name for c in panel.columns if c not in cols]
+    drop += [c.mask for c in panel.columns if c not in cols and c.mask]
+    return PanelTable(
+        frame=panel.frame.drop(drop),
+        target=panel.target,
+        columns=cols,
+        keys=panel.keys,
+        static=panel.static,
+        target_latency_days=panel.target_latency_days,
+        meta=panel.meta,
+    )
+
+
+class PanelDataModule(WindowDataModule):
+    """WindowDataModule of a panel: ``split`` indexes the calendar of origin days (as for one
+    series); ``part`` maps it onto the panel's origins."""
+
+    def __init__(self, cfg, panel: PanelTable | None = None, seed: int = 0):
+        super().__init__(cfg, None, seed)
+        self._panel = panel
+
+    @property
+    def panel(self) -> PanelTable:
+        if self._panel is None:
+            from respicast.harmonize.panel import build_panel_table
+
+            self._panel = build_panel_table(self.cfg)
+        return self._panel
+
+    @property
+    def table(self):
+        return self.panel
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.panel.keys)
+
+    def labelled_origins(self, table=None) -> np.ndarray:
+        """Every day that is a labelled origin of at least one series (sorted, unique)."""
+        L, H = int(self.cfg.lookback), int(self.cfg.horizon)
+        frame = self.panel.frame
+        per = frame.group_by(self.panel.keys).agg(
+            pl.col("date").min().alias("lo"), pl.col("date").max().alias("hi")
+        )
+        lo = per["lo"].to_numpy().astype("datetime64[D]") + np.timedelta64(L - 1, "D")
+        hi = per["hi"].to_numpy().astype("datetime64[D]") - np.timedelta64(H, "D")
+        if (hi < lo).all():
+            raise ValueError(f"data.lookback={L} + data.horizon={H} leaves no origin in any series")
+        return np.arange(lo.min(), hi.max() + np.timedelta64(1, "D"), dtype="datetime64[D]")
+
+    def setup(self, stage: str | None = None, split=None) -> None:
+        if self.windows is not None and split is None:
+            return
+        cfg = self.cfg
+        lookback, horizon = int(cfg.lookback), int(cfg.horizon)
+        if horizon < 1:
+            raise ValueError(f"data.horizon={horizon}: forecast at least 1 day ahead")
+        panel = select_panel_groups(self.panel, self.groups)
+        days = self.labelled_origins()
+        self.split = split or _origin_split(cfg, days, self.embargo)
+        self._days = days
+        train_end = days[self.split.train.stop - 1] + np.timedelta64(horizon, "D")
+        from omegaconf import OmegaConf
+
+        peak = OmegaConf.to_container(cfg.peak, resolve=True) if cfg.get("peak") else {}
+        self.panel_windows = build_panel_windows(
+            panel,
+            lookback=lookback,
+            horizon=horizon,
+            peak=peak,
+            train_end_day=train_end,
+            use_history="history" in self.groups,
+            where=f"data {cfg.get('name', '')}",
+        )
+        self.windows, self.origin_series = panel_windowset(self.panel_windows)
+        self.scalers = self.panel_windows.scalers
+        self.table_used = panel
+        log.info(
+            "panel split over %d series: %s", len(self.series_table()), self.split.describe(days)
+        )
+
+    @property
+    def train_end_day(self):
+        return self._days[self.split.train.stop - 1] + np.timedelta64(int(self.cfg.horizon), "D")
+
+    def _bounds(self, s: slice) -> tuple[int, int]:
+        o, days = self.windows.origins, self._days
+        lo = int(np.searchsorted(o, days[s.start], side="left"))
+        hi = int(np.searchsorted(o, days[s.stop - 1], side="right"))
+        return lo, hi
+
+    def part(self, name: str) -> WindowSet:
+        return self.windows.slice(*self._bounds(getattr(self.split, name)))
+
+    def series_table(self) -> pl.DataFrame:
+        """One row per series: ``series`` index, key values, static attributes, date range."""
+        return self.panel_windows.series_frame()
+
+    def series_keys_of(self, series: np.ndarray) -> pl.DataFrame:
+        """The key columns of each entry of a series-index array."""
+        keys = self.series_table().select(self.keys)
+        return keys[np.asarray(series, dtype=np.int64).tolist()]
+
+    @property
+    def dims(self) -> Dims:
+        ws = self.windows
+        return Dims(
+            lookback=ws.lookback,
+            horizon=ws.horizon,
+            n_past=ws.past.shape[2],
+            n_future=ws.future.shape[2],
+            has_history="history" in self.groups,
+        )
+
+
+def make_datamodule(data_cfg, seed: int = 0) -> WindowDataModule:
+    """The data module of a data config: a panel when data.series names keys, else one series."""
+    from respicast.harmonize.panel import series_keys
+
+    if series_keys(data_cfg):
+        return PanelDataModule(data_cfg, seed=seed)
+    return WindowDataModule(data_cfg, seed=seed)

@@ -1,0 +1,167 @@
+"""The panel of ``data.series``: one series per zone x outcome x age band of the hospital counts.
+
+Predictors are those of the series' zone, aligned by the configured spatial method (each zone's
+daily table is harmonised once, cached like any daily table); each series' target is its own
+slice of the stays extraction. A selection with no admission at all (an age band an outcome
+never reaches) is left out, logged with its count.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+import polars as pl
+
+from respicast.dataset.panel import PanelTable
+from respicast.harmonize.build import _world_dir, _zones, build_daily_table
+from respicast.harmonize.target import counts_to_target, hospital_counts
+from respicast.utils.config import as_dict
+
+log = logging.getLogger(__name__)
+
+SERIES_KEYS = ("zone", "outcome", "age_band")
+
+
+def series_keys(data_cfg) -> list[str]:
+    """data.series as a list of keys (empty: one series, today's single table); a bad key fails
+    naming the key and the ones allowed."""
+    keys = (data_cfg.get("series") if hasattr(data_cfg, "get") else None) or []
+    keys = [keys] if isinstance(keys, str) else [str(k) for k in keys]
+    unknown = [k for k in keys if k not in SERIES_KEYS]
+    if unknown:
+        raise ValueError(
+            f"data.series={keys}: unknown key(s) {unknown}; a panel of hospital counts is keyed "
+            f"by a subset of {list(SERIES_KEYS)}"
+        )
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"data.series={keys}: a key is repeated")
+    return keys
+
+
+def _zone_table(cfg: dict, zone: str | None):
+    """The daily table of one zone (predictors aligned to it), or of the whole area."""
+    if zone is None:
+        return build_daily_table({**cfg, "series": None})
+    zcfg = copy.deepcopy(cfg)
+    zcfg["series"] = None
+    zcfg["name"] = f"{cfg.get('name', 'data')}__zone_{zone}"
+    zcfg["spatial"] = {**(cfg.get("spatial") or {}), "level": "zone", "zone": str(zone)}
+    return build_daily_table(zcfg)
+
+
+def build_panel_table(data_cfg) -> PanelTable:
+    """Harmonise ``data.series`` of the hospital target into one PanelTable (see module docs)."""
+    cfg = as_dict(data_cfg)
+    keys = series_keys(cfg)
+    if not keys:
+        raise ValueError("build_panel_table: data.series is empty; use build_daily_table")
+    tgt = dict(cfg.get("target") or {})
+    if tgt.get("source", "hospital") != "hospital":
+        raise ValueError(
+            f"data.series={keys} with data.target.source={tgt.get('source')!r}: panels are built "
+            "from the hospital stays extraction only (data.target.source=hospital)"
+        )
+    world_dir = _world_dir(cfg)
+    zones, _ = _zones(cfg, world_dir)
+    if "zone" in keys and zones is None:
+        raise ValueError(
+            "data.series has 'zone' but no zones.csv was found (world dir or data.spatial.zones_csv)"
+        )
+    counts, where = hospital_counts(tgt, world_dir, cfg.get("hospital"))
+    outcomes = list(tgt.get("outcomes") or counts["outcome"].unique(maintain_order=True))
+    bands = [str(b) for b in tgt.get("age_bands") or []] or [
+        b for b in counts["age_band"].unique(maintain_order=True).to_list() if b != "unknown"
+    ]
+    zone_list = [str(z) for z in zones["zone"].to_list()] if "zone" in keys else [None]
+
+    frames, static, skipped, columns, first = [], [], [], None, None
+    for zone in zone_list:
+        table = _zone_table(cfg, zone)
+        names = [c.name for c in table.columns]
+        if columns is None:
+            columns, first = table.columns, table
+        elif names != [c.name for c in columns]:
+            raise ValueError(
+                f"data.series: zone {zone} has other predictor columns than zone "
+                f"{zone_list[0]} ({sorted(set(names) ^ {c.name for c in columns})})"
+            )
+        for outcome in outcomes if "outcome" in keys else [None]:
+            for band in bands if "age_band" in keys else [None]:
+                label = {"zone": zone, "outcome": outcome, "age_band": band}
+                sel = {k: label[k] for k in keys}
+                if _total(counts, sel) == 0:  # the dense grid has zero rows for it
+                    skipped.append(sel)
+                    continue
+                try:
+                    target = counts_to_target(
+                        counts,
+                        [outcome] if outcome else outcomes,
+                        [band] if band else tgt.get("age_bands"),
+                        zone,
+                        f"{where}, series {sel}",
+                    )
+                except ValueError as err:
+                    if "no admissions" not in str(err):
+                        raise
+                    skipped.append(sel)
+                    continue
+                frame = table.frame.drop(table.target).join(
+                    target.rename({"count": table.target}), on="date", how="left"
+                )
+                frames.append(frame.with_columns(*[pl.lit(v).alias(k) for k, v in sel.items()]))
+                pop = _population(zones, zone)
+                static.append({**sel, "log_population": float(np.log(max(pop, 1.0)))})
+    if skipped:
+        log.warning(
+            "data.series: %d series without any admission left out, e.g. %s",
+            len(skipped),
+            skipped[0],
+        )
+    if not frames:
+        raise ValueError(f"data.series={keys}: no series has any admission ({where})")
+    head = [*keys, "date", first.target]
+    frame = pl.concat(frames, how="vertical_relaxed")
+    frame = frame.select(*head, *[c for c in frame.columns if c not in head])
+    log.info("panel %s: %d series over %s", cfg.get("name"), len(frames), keys)
+    return PanelTable(
+        frame=frame,
+        target=first.target,
+        columns=columns,
+        keys=keys,
+        static=pl.DataFrame(static),
+        target_latency_days=first.target_latency_days,
+        meta={
+            **first.meta,
+            "name": str(cfg.get("name", "data")),
+            "series": keys,
+            "n_series": len(frames),
+            "skipped_series": skipped,
+            "world_dir": first.meta.get("world_dir"),
+        },
+    )
+
+
+def _total(counts: pl.DataFrame, sel: dict) -> float:
+    rows = counts.filter(*[pl.col(k) == v for k, v in sel.items()]) if sel else counts
+    return float(rows["count"].sum())
+
+
+def _population(zones: pl.DataFrame | None, zone: str | None) -> float:
+    if zones is None:
+        return 1.0
+    rows = zones if zone is None else zones.filter(pl.col("zone") == zone)
+    return float(rows["population"].sum())
+
+
+def truth_band(label: str, truth_bands: list[str]) -> str:
+    """The world's age band ("65+") of an extraction band label ("65-200"), by its lower bound."""
+    low = str(label).split("-")[0].rstrip("+")
+    for band in truth_bands:
+        if band.split("-")[0].rstrip("+") == low:
+            return band
+    raise ValueError(f"age band {label!r} matches none of the world's bands {truth_bands}")
+
+
+__all__ = ["SERIES_KEYS", "build_panel_table", "series_keys", "truth_band"]
