@@ -29,8 +29,9 @@ def series_keys(data_cfg) -> list[str]:
     naming the key and the ones allowed."""
     keys = (data_cfg.get("series") if hasattr(data_cfg, "get") else None) or []
     keys = [keys] if isinstance(keys, str) else [str(k) for k in keys]
+    source = ((data_cfg.get("target") or {}).get("source") or "hospital") if keys else "hospital"
     unknown = [k for k in keys if k not in SERIES_KEYS]
-    if unknown:
+    if unknown and source == "hospital":
         raise ValueError(
             f"data.series={keys}: unknown key(s) {unknown}; a panel of hospital counts is keyed "
             f"by a subset of {list(SERIES_KEYS)}"
@@ -59,10 +60,10 @@ def build_panel_table(data_cfg) -> PanelTable:
         raise ValueError("build_panel_table: data.series is empty; use build_daily_table")
     tgt = dict(cfg.get("target") or {})
     if tgt.get("source", "hospital") != "hospital":
-        raise ValueError(
-            f"data.series={keys} with data.target.source={tgt.get('source')!r}: panels are built "
-            "from the hospital stays extraction only (data.target.source=hospital)"
-        )
+        # a source file whose rows carry the key columns (e.g. one row per departement and day)
+        from respicast.harmonize.source_panel import build_source_panel
+
+        return build_source_panel(cfg, keys)
     world_dir = _world_dir(cfg)
     zones, _ = _zones(cfg, world_dir)
     if "zone" in keys and zones is None:

@@ -438,6 +438,34 @@ def _ceiling_section(doc: Document, metrics: dict, ceiling: dict, split: str) ->
     doc.table(["horizon"] + groups, rows)
 
 
+def _series_section(doc: Document, metrics: dict, split: str) -> None:
+    """A panel's scores per series (the pooled table above is the micro average)."""
+    if not any(k.startswith("series/") for k in metrics):
+        return
+    from respicast.evaluation.per_series import series_table
+
+    horizons = [h for h in _horizons_in(metrics, split) if f"{split}/auroc_macro_h{h}" in metrics]
+    shown = [h for h in horizons if h in (horizons[0], 3, horizons[-1])]
+    table = series_table(metrics, shown)
+    doc.heading(f"Series ({split})")
+    headers = ["series"] + [f"{what} h={h}" for h in shown for what in ("AUROC", "n_pos")]
+    rows = [
+        [r["series"]]
+        + [c for h in shown for c in (fmt(r[f"auroc_h{h}"], 3), fmt(r[f"n_pos_h{h}"], 0))]
+        for r in table.iter_rows(named=True)
+    ]
+    rows.append(
+        ["macro mean"]
+        + [c for h in shown for c in (fmt(metrics.get(f"{split}/auroc_macro_h{h}"), 3), "")]
+    )
+    doc.table(headers, rows)
+    doc.paragraph(
+        "One row per series of the panel (data.series), each scored alone; 'macro mean' averages "
+        "the series with both classes at that horizon, the metrics table above pools every "
+        "series' rows (micro). A series with no peak at a horizon has no AUROC."
+    )
+
+
 def write_run_report(
     run_dir: Path,
     *,
@@ -466,6 +494,7 @@ def write_run_report(
 
     _model_section(doc, run_dir, model_name, test)
     _metrics_section(doc, metrics, "test")
+    _series_section(doc, metrics, "test")
     _proper_scores_section(doc, metrics, "test")
     _calibration_section(doc, metrics, "test")
     _decision_section(doc, predictions, budgets or DEFAULT_BUDGETS, metrics)
