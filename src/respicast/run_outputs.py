@@ -205,9 +205,11 @@ def write_outputs(
     metrics.update(oracle_metrics(dm, result.test, cfg))
     metrics.update(ceiling_metrics(dm, result.test, cfg))
     if getattr(dm, "keys", None):
+        from respicast.evaluation.coherence import coherence_metrics
         from respicast.evaluation.per_series import per_series_metrics
 
         metrics.update(per_series_metrics(result.test, dm.keys))
+        metrics.update(coherence_metrics(result.test, dm.keys))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
     run_dir = RunDir(out_dir)
     write_run_files(run_dir, cfg, metrics, predictions)

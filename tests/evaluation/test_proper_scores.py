@@ -333,3 +333,18 @@ def test_randomised_interval_covers_the_nominal_share_when_calibrated():
     assert abs(calibrated["pit_cover95"] - 0.95) < 4 * np.sqrt(0.95 * 0.05 / n)
     narrow = row_scores(frame.with_columns(pl.lit(np.inf).alias("dispersion")), levels)
     assert np.nanmean(narrow["pit_cover80"]) < 0.80 - 6 * se
+
+
+def test_crps_of_an_absurd_mean_is_approximated_without_a_huge_grid():
+    from respicast.evaluation import proper_scores as ps
+
+    y, mean, k = np.array([3.0, 10, 0]), np.array([5.0, 8, 0.5]), np.array([2.0, np.inf, 0.3])
+    np.testing.assert_allclose(
+        ps._crps_by_quantiles(y, mean, k), ps.crps_counts(y, mean, k), rtol=1e-3
+    )
+    # a support of ~1e10 counts would need terabytes as a grid; the quantile form stays exact
+    # enough: CRPS of NB(mean 1e9) at 5 is about the mean's distance, far above a sane forecast
+    out = ps.crps_counts(np.array([5.0, 2.0]), np.array([1e9, 3.0]), np.array([0.2, 1.0]))
+    assert out[0] > 1e8 and np.isclose(
+        out[1], ps.crps_counts(np.array([2.0]), np.array([3.0]), 1.0)[0]
+    )

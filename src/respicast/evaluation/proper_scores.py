@@ -43,6 +43,9 @@ SCORES = (
     *PIT_COVERS,
 )
 _TAIL = 1e-10  # CRPS support truncated where the upper tail mass falls below this
+_MAX_SUPPORT = 1_000_000  # beyond: CRPS by quantiles (_crps_by_quantiles)
+_N_TAU = 2000
+_CELLS = 4_000_000  # grid cells of one CRPS chunk (32 MB of float64)
 _CHUNK = 1024  # rows per CRPS block (memory: rows x support)
 
 
@@ -100,13 +103,46 @@ def crps_counts(y: np.ndarray, mean: np.ndarray, dispersion) -> np.ndarray:
     k = np.broadcast_to(np.asarray(np.inf if dispersion is None else dispersion, float), y.shape)
     out = np.full(y.shape, np.nan)
     ok = np.flatnonzero(np.isfinite(y) & np.isfinite(mean))
-    for start in range(0, ok.size, _CHUNK):
-        rows = ok[start : start + _CHUNK]
-        top = count_fn("ppf", 1 - _TAIL, mean[rows], k[rows])
-        size = int(max(np.nanmax(top), np.max(y[rows]))) + 2
-        grid = np.arange(size)[None, :]
+    if not ok.size:
+        return out
+    top = np.maximum(count_fn("ppf", 1 - _TAIL, mean[ok], k[ok]), y[ok]) + 2
+    wide = top > _MAX_SUPPORT
+    if wide.any():  # an absurd forecast (mean of millions): the quantile form, bounded memory
+        rows = ok[wide]
+        out[rows] = _crps_by_quantiles(y[rows], mean[rows], k[rows])
+        log.warning(
+            "CRPS of %d row(s) whose count support exceeds %d (mean up to %.3g) approximated by "
+            "%d quantiles",
+            rows.size,
+            _MAX_SUPPORT,
+            float(np.max(mean[rows])),
+            _N_TAU,
+        )
+        ok, top = ok[~wide], top[~wide]
+    # rows by support size, cut into chunks of at most _CELLS grid cells: one heavy-tailed row
+    # (a small k) must not widen the grid of every other row
+    order = np.argsort(top, kind="stable")
+    ok, top = ok[order], top[order].astype(np.int64)
+    start = 0
+    while start < ok.size:
+        stop = start + 1
+        while stop < ok.size and stop - start < _CHUNK and (stop + 1 - start) * top[stop] <= _CELLS:
+            stop += 1
+        rows = ok[start:stop]
+        grid = np.arange(int(top[stop - 1]))[None, :]
         cdf = count_fn("cdf", grid, mean[rows][:, None], k[rows][:, None])
         out[rows] = crps_from_cdf(y[rows], cdf)
+        start = stop
+    return out
+
+
+def _crps_by_quantiles(y: np.ndarray, mean: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """CRPS = 2 * integral over tau of the pinball loss of F^-1(tau), by the midpoint rule."""
+    tau = (np.arange(_N_TAU) + 0.5) / _N_TAU
+    out = np.empty(y.shape)
+    for i in range(y.size):
+        q = count_fn("ppf", tau, np.full(_N_TAU, mean[i]), np.full(_N_TAU, k[i]))
+        out[i] = 2 * np.mean(((y[i] < q).astype(float) - tau) * (q - y[i]))
     return out
 
 

@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import polars as pl
 
-from respicast.dataset.panel import PanelTable
+from respicast.dataset.panel import PanelTable, with_total
 from respicast.harmonize.build import _world_dir, _zones, build_daily_table
 from respicast.harmonize.target import counts_to_target, hospital_counts
 from respicast.utils.config import as_dict
@@ -22,6 +22,7 @@ from respicast.utils.config import as_dict
 log = logging.getLogger(__name__)
 
 SERIES_KEYS = ("zone", "outcome", "age_band")
+UNKNOWN_ZONE = "unknown"  # the extraction's zone of stays whose postcode is in no zone
 
 
 def series_keys(data_cfg) -> list[str]:
@@ -43,7 +44,7 @@ def series_keys(data_cfg) -> list[str]:
 
 def _zone_table(cfg: dict, zone: str | None):
     """The daily table of one zone (predictors aligned to it), or of the whole area."""
-    if zone is None:
+    if zone is None or zone == UNKNOWN_ZONE:
         return build_daily_table({**cfg, "series": None})
     zcfg = copy.deepcopy(cfg)
     zcfg["series"] = None
@@ -75,7 +76,15 @@ def build_panel_table(data_cfg) -> PanelTable:
     bands = [str(b) for b in tgt.get("age_bands") or []] or [
         b for b in counts["age_band"].unique(maintain_order=True).to_list() if b != "unknown"
     ]
+    if "age_band" in keys:
+        n = int(counts.filter(pl.col("age_band") == "unknown")["count"].sum())
+        if n:
+            log.warning("data.series: %d stay(s) of unknown age are in no age-band series", n)
     zone_list = [str(z) for z in zones["zone"].to_list()] if "zone" in keys else [None]
+    if "zone" in keys and (counts["zone"] == UNKNOWN_ZONE).any():
+        # out-of-area stays: a series of their own (city-wide predictors), so the zones' sum is
+        # the city's count the single-series target holds
+        zone_list.append(UNKNOWN_ZONE)
 
     frames, static, skipped, columns, first = [], [], [], None, None
     for zone in zone_list:
@@ -112,7 +121,7 @@ def build_panel_table(data_cfg) -> PanelTable:
                     target.rename({"count": table.target}), on="date", how="left"
                 )
                 frames.append(frame.with_columns(*[pl.lit(v).alias(k) for k, v in sel.items()]))
-                pop = _population(zones, zone)
+                pop = _population(zones, zone) if zone != UNKNOWN_ZONE else 1.0
                 static.append({**sel, "log_population": float(np.log(max(pop, 1.0)))})
     if skipped:
         log.warning(
@@ -126,7 +135,7 @@ def build_panel_table(data_cfg) -> PanelTable:
     frame = pl.concat(frames, how="vertical_relaxed")
     frame = frame.select(*head, *[c for c in frame.columns if c not in head])
     log.info("panel %s: %d series over %s", cfg.get("name"), len(frames), keys)
-    return PanelTable(
+    panel = PanelTable(
         frame=frame,
         target=first.target,
         columns=columns,
@@ -142,6 +151,21 @@ def build_panel_table(data_cfg) -> PanelTable:
             "world_dir": first.meta.get("world_dir"),
         },
     )
+    return add_totals(panel, cfg.get("totals"))
+
+
+def add_totals(panel: PanelTable, totals) -> PanelTable:
+    """The panel plus a sum series ("all") over each key list of data.totals, e.g. [[zone]]
+    (each outcome x age band over the zones) or [[zone, outcome, age_band]] (the city total)."""
+    for over in totals or []:
+        over = [over] if isinstance(over, str) else [str(k) for k in over]
+        unknown = [k for k in over if k not in panel.keys]
+        if unknown:
+            raise ValueError(
+                f"data.totals: {over} names {unknown}, not a key of data.series={panel.keys}"
+            )
+        panel = with_total(panel, over)
+    return panel
 
 
 def _total(counts: pl.DataFrame, sel: dict) -> float:

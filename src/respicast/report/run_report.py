@@ -466,6 +466,38 @@ def _series_section(doc: Document, metrics: dict, split: str) -> None:
     )
 
 
+def _totals_section(doc: Document, metrics: dict, split: str) -> None:
+    """Each total series of a panel: its direct forecast against the sum of its parts'."""
+    labels = sorted({k.split("/")[1] for k in metrics if k.startswith("total/")})
+    if not labels:
+        return
+    horizons = [h for h in _horizons_in(metrics, split) if h in (1, 3, 7)]
+    doc.heading(f"Totals: direct vs bottom-up ({split})")
+    rows = []
+    for label in labels:
+        for h in horizons:
+            m = {
+                f"{what}_{how}": metrics.get(f"total/{label}/{what}_{how}_h{h}")
+                for what in ("auroc", "mae")
+                for how in ("direct", "bottom_up")
+            }
+            rows.append(
+                [label, f"h={h} d"]
+                + [
+                    fmt(m[c], 3)
+                    for c in ("auroc_direct", "auroc_bottom_up", "mae_direct", "mae_bottom_up")
+                ]
+            )
+    doc.table(
+        ["total", "horizon", "AUROC direct", "AUROC bottom-up", "MAE direct", "MAE bottom-up"], rows
+    )
+    doc.paragraph(
+        "A total (data.totals, 'all' in the summed keys) is forecast directly as a series of its "
+        "own and bottom-up as the sum of its parts' expected counts, its peak probability from a "
+        "negative binomial with the sum's mean and variance; both against the total's threshold."
+    )
+
+
 def write_run_report(
     run_dir: Path,
     *,
@@ -495,6 +527,7 @@ def write_run_report(
     _model_section(doc, run_dir, model_name, test)
     _metrics_section(doc, metrics, "test")
     _series_section(doc, metrics, "test")
+    _totals_section(doc, metrics, "test")
     _proper_scores_section(doc, metrics, "test")
     _calibration_section(doc, metrics, "test")
     _decision_section(doc, predictions, budgets or DEFAULT_BUDGETS, metrics)

@@ -17,6 +17,9 @@ One GLM per horizon h. The target day is t+h; everything it uses is known at the
   knots at dlnm's ``logknots`` (see :mod:`.crossbasis`, checked against dlnmpy in the tests).
 Peak probability: P(Y > threshold) under a count distribution with the fitted mean and
 variance φ·μ (quasi-Poisson, matched by an NB with k = μ/(φ-1)) or NB(μ, k).
+The mean is capped at the highest count of the training targets: on a sparse series (a few
+admissions a month) the design can be nearly rank-deficient and the log link then extrapolates
+to absurd counts.
 """
 
 from __future__ import annotations
@@ -207,6 +210,7 @@ class GLMDLNM(Baseline):
         self._resolve_channels(train)
         self._check(train)
         self._fit_terms(train)
+        self.count_cap_ = float(np.nanmax(train.y_count))
         self.models_ = []
         for h in range(train.horizon):
             x, y = self.design(train, h), train.y_count[:, h]
@@ -246,7 +250,9 @@ class GLMDLNM(Baseline):
         mean = np.empty((len(ws), ws.horizon))
         prob = np.empty((len(ws), ws.horizon))
         for h, (model, param) in enumerate(self.models_):
-            mean[:, h] = model.predict(self.design(ws, h))
+            mean[:, h] = np.minimum(
+                model.predict(self.design(ws, h)), getattr(self, "count_cap_", np.inf)
+            )
             prob[:, h] = exceedance_prob(
                 mean[:, h], ws.threshold, self._dispersion(mean[:, h], param)
             )

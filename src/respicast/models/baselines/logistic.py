@@ -3,7 +3,10 @@
 Inputs (all known at the origin): the last ``n_lags`` days of history / level, the threshold /
 level ratio, the mean of each past covariate over the last ``past_days`` days and its last
 value, and the calendar of the target day. Counts are modelled relative to the level (Poisson
-on count / level, weighted by the level: the same fit as a log-level offset).
+on count / level, weighted by the level: the same fit as a log-level offset). Inputs are clipped
+to their training range before predicting: the log link turns an input far outside it (a
+near-constant training column of a sparse series) into an absurd count; for the same reason
+the count / level forecast is capped at the highest one seen in training.
 """
 
 from __future__ import annotations
@@ -47,9 +50,7 @@ class LogisticBaseline(Baseline):
         self.n_lags, self.past_days, self.use_past = n_lags, past_days, use_past
         self.C, self.alpha, self.max_iter = C, alpha, max_iter
         self.needs = frozenset({"history", "future", *(["past"] if use_past else [])})
-        self.models_: list[
-            tuple[StandardScaler, LogisticRegression | None, PoissonRegressor, float]
-        ] = []
+        self.models_: list[tuple] = []  # per horizon: scaler, clf, reg, rate, (lo, hi, cap)
 
     def _x(self, ws: WindowSet, h: int) -> np.ndarray:
         return design(ws, self.n_lags, self.past_days, h, self.use_past)
@@ -63,6 +64,7 @@ class LogisticBaseline(Baseline):
             x = self._x(train, h)
             scaler = StandardScaler().fit(x)
             xs = np.nan_to_num(scaler.transform(x))  # a missing input takes its training mean
+            bounds = (xs.min(axis=0), xs.max(axis=0), float(np.nanmax(train.y_count[:, h] / level)))
             ok_c = ~np.isnan(train.y_count[:, h])
             reg = PoissonRegressor(
                 alpha=self.alpha, max_iter=self.max_iter, solver="newton-cholesky"
@@ -75,7 +77,7 @@ class LogisticBaseline(Baseline):
             if y.size and 0 < y.sum() < y.size:  # both classes present
                 clf = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="newton-cholesky")
                 clf.fit(xs[ok_p], y)
-            self.models_.append((scaler, clf, reg, rate))
+            self.models_.append((scaler, clf, reg, rate, bounds))
         return self
 
     @one_blas_thread
@@ -85,10 +87,10 @@ class LogisticBaseline(Baseline):
         level = inputs.safe_level(ws)
         mean = np.empty((len(ws), ws.horizon))
         prob = np.full((len(ws), ws.horizon), np.nan)
-        for h, (scaler, clf, reg, rate) in enumerate(self.models_):
+        for h, (scaler, clf, reg, rate, (lo, hi, cap)) in enumerate(self.models_):
             x = self._x(ws, h)
-            xs = np.nan_to_num(scaler.transform(x))
-            mean[:, h] = reg.predict(xs) * level
+            xs = np.clip(np.nan_to_num(scaler.transform(x)), lo, hi)
+            mean[:, h] = np.minimum(reg.predict(xs), cap) * level
             prob[:, h] = clf.predict_proba(xs)[:, 1] if clf is not None else rate
         prob[np.isnan(ws.threshold)] = np.nan
         return mean, prob
