@@ -33,7 +33,8 @@ class Column:
 
 @dataclass
 class DailyTable:
-    """Consecutive days (no gaps) of one area: a target count and tagged features."""
+    """Consecutive periods (no gaps) of one area: a target count and tagged features. A period is
+    a day, or an ISO week (``step_days`` 7, data.resolution 1w) dated by its Sunday."""
 
     frame: pl.DataFrame  # 'date' (pl.Date) + target + feature columns + mask columns
     target: str
@@ -41,6 +42,7 @@ class DailyTable:
     area: str = "city"
     target_latency_days: int = 1
     meta: dict = field(default_factory=dict)  # sources, fill counts, world dir, ...
+    step_days: int = 1  # days between rows: 1 daily, 7 weekly
 
     def __post_init__(self) -> None:
         missing = [
@@ -52,10 +54,10 @@ class DailyTable:
         if dates.dtype != pl.Date:
             raise TypeError(f"daily table 'date' must be pl.Date, got {dates.dtype}")
         steps = dates.diff().drop_nulls().dt.total_days()
-        if (steps != 1).any():
-            raise ValueError(
-                f"daily table dates must be consecutive days; {(steps != 1).sum()} gaps/duplicates"
-            )
+        bad = int((steps != self.step_days).sum())
+        if bad:
+            what = "days" if self.step_days == 1 else f"periods of {self.step_days} days"
+            raise ValueError(f"table dates must be consecutive {what}; {bad} gaps/duplicates")
 
     @property
     def feature_names(self) -> list[str]:
@@ -77,4 +79,5 @@ class DailyTable:
             area=self.area,
             target_latency_days=self.target_latency_days,
             meta=self.meta,
+            step_days=self.step_days,
         )

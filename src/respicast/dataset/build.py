@@ -105,6 +105,19 @@ def fit_scalers(
     return {"past": Scaler.fit(past_raw[train], keep=keep), "future": Scaler.fit(fut_raw[train])}
 
 
+def peak_in_rows(peak: dict, step_days: int) -> dict:
+    """data.peak with its day counts (window_days, min_periods) as rows of a table of that step:
+    365 days are 52 weekly rows."""
+    if step_days == 1:
+        return dict(peak)
+    out = dict(peak)
+    if "window_days" in out:
+        out["window_days"] = max(int(out["window_days"]) // step_days, 1)
+    if "min_periods" in out:
+        out["min_periods"] = max(-(-int(out["min_periods"]) // step_days), 1)
+    return out
+
+
 def _level(known: np.ndarray, window: int, lookback: int) -> np.ndarray:
     """Level of level-relative inputs/outputs: trailing mean of the known counts (past only)."""
     # the expanding mean where the trailing window is too short; 1 where not positive
@@ -141,6 +154,7 @@ def build_windows(
     """
     n_days = table.frame.height
     _check_sizes(lookback, horizon, n_days)
+    peak = peak_in_rows(peak, table.step_days)
     dates = table.frame["date"].to_numpy().astype("datetime64[D]")
     counts = table.frame[table.target].cast(float).to_numpy()
     latency = table.target_latency_days
@@ -179,5 +193,6 @@ def build_windows(
         future_names=[c.name for c in fut_cols],
         past_groups=past_groups,
         future_groups=[c.group for c in fut_cols],
+        step_days=table.step_days,
     )
     return ws, scalers

@@ -23,9 +23,10 @@ from respicast.table import GROUPS, DailyTable
 log = logging.getLogger(__name__)
 
 
-def calendar_index(origin: np.datetime64, lookback: int, horizon: int) -> np.ndarray:
-    """[L + H, 2] month (0-11) and weekday (0 = Monday) of days t-L+1 .. t+H."""
-    days = np.datetime64(origin, "D") + np.arange(1 - lookback, horizon + 1)
+def calendar_index(origin: np.datetime64, lookback: int, horizon: int, step: int = 1) -> np.ndarray:
+    """[L + H, 2] month (0-11) and weekday (0 = Monday) of periods t-L+1 .. t+H (days, or the
+    Sundays of weeks when ``step`` is 7)."""
+    days = np.datetime64(origin, "D") + np.arange(1 - lookback, horizon + 1) * step
     month = days.astype("datetime64[M]").astype(int) % 12
     weekday = (days.astype(int) + 3) % 7  # 1970-01-01 was a Thursday
     return np.stack([month, weekday], axis=1).astype(np.int64)
@@ -55,7 +56,7 @@ class WindowDataset(Dataset):
             "threshold": copy(ws.threshold[i]),
             # month (0-11) and weekday (0 = Monday) of the lookback days then the target days
             "calendar_index": torch.from_numpy(
-                calendar_index(ws.origins[i], ws.lookback, ws.horizon)
+                calendar_index(ws.origins[i], ws.lookback, ws.horizon, ws.step_days)
             ),
             "y_count": copy(ws.y_count[i]),
             "y_peak": copy(ws.y_peak[i]),

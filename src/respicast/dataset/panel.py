@@ -24,6 +24,7 @@ from respicast.dataset.build import (
     column_matrix,
     drop_constant_channels,
     fit_scalers,
+    peak_in_rows,
 )
 from respicast.dataset.targets import known_counts, peak_thresholds
 from respicast.dataset.windows import WindowSet
@@ -45,6 +46,7 @@ class PanelTable:
     static: pl.DataFrame | None = None  # keys + static attributes (population, ...)
     target_latency_days: int = 1
     meta: dict = field(default_factory=dict)
+    step_days: int = 1  # days between a series' rows: 1 daily, 7 weekly (dated by Sunday)
 
     @property
     def feature_names(self) -> list[str]:
@@ -130,15 +132,24 @@ def _check_rows(panel: PanelTable, where: str) -> None:
     steps = frame.sort([*keys, "date"]).with_columns(
         step=pl.col("date").diff().over(keys).dt.total_days()
     )
-    gaps = steps.filter(pl.col("step") > 1)
+    step = panel.step_days
+    odd = steps.filter(pl.col("step") % step != 0)
+    if odd.height:
+        row = odd.row(0, named=True)
+        raise ValueError(
+            f"{where}: series {_series_name(row, keys)} has rows {row['step']} day(s) apart on "
+            f"{row['date']}: not a multiple of the panel's {step}-day step (mixed resolutions?)"
+        )
+    gaps = steps.filter(pl.col("step") > step)
     if gaps.height:
         row = gaps.row(0, named=True)
         same = pl.all_horizontal([pl.col(k) == row[k] for k in keys])
-        n_missing = int(gaps.filter(same)["step"].sum() - gaps.filter(same).height)
-        first = row["date"] - dt.timedelta(days=row["step"] - 1)
+        n_missing = int((gaps.filter(same)["step"] // step - 1).sum())
+        first = row["date"] - dt.timedelta(days=row["step"] - step)
+        unit = "day" if step == 1 else "period"
         raise ValueError(
             f"{where}: series {_series_name(row, keys)} has a gap in its dates: first missing "
-            f"day {first}, {n_missing} missing day(s) in all ({gaps.height} gaps in the panel)"
+            f"{unit} {first}, {n_missing} missing {unit}(s) in all ({gaps.height} gaps in the panel)"
         )
 
 
@@ -261,6 +272,7 @@ def with_total(
             **panel.meta,
             "totals": [*totals, {"over": over, "label": label, "missing": n_missing}],
         },
+        step_days=panel.step_days,
     )
 
 
@@ -270,11 +282,13 @@ def _day(value) -> np.datetime64:
     return np.datetime64(value, "D")
 
 
-def panel_train_end(val_start, *, lookback: int, horizon: int, embargo: int | None = None):
+def panel_train_end(
+    val_start, *, lookback: int, horizon: int, embargo: int | None = None, step_days: int = 1
+):
     """Last day the training targets reach for a split starting validation at ``val_start``:
-    the last training origin is ``embargo`` days before it (as in holdout_split), plus H."""
+    the last training origin is ``embargo`` periods before it (as in holdout_split), plus H."""
     embargo = lookback + horizon if embargo is None else embargo
-    return _day(val_start) - np.timedelta64(embargo + 1 - horizon, "D")
+    return _day(val_start) - np.timedelta64((embargo + 1 - horizon) * step_days, "D")
 
 
 @dataclass(frozen=True)
@@ -350,7 +364,7 @@ def _per_series_targets(
     for s in range(len(layout.lengths)):
         rows, n = layout.rows(s), int(layout.lengths[s])
         c = counts[rows]
-        days = dates[s] + np.arange(n).astype("timedelta64[D]")
+        days = dates[s] + (np.arange(n) * panel.step_days).astype("timedelta64[D]")
         k = int(np.searchsorted(days, train_end, side="right"))
         if peak.get("method") in ("train_quantile", "seasonal_sd") and np.isnan(c[:k]).all():
             name = _series_name(layout.series.row(s, named=True), panel.keys)
@@ -424,6 +438,7 @@ class PanelWindows:
     scalers: dict
     train_end_day: np.datetime64
     keys: list[str] = field(default_factory=list)
+    step_days: int = 1
 
     def __post_init__(self) -> None:
         L, H = self.lookback, self.horizon
@@ -472,7 +487,8 @@ class PanelWindows:
         thr = self.threshold_flat[o + L - 1 : o + n]
         future = sliding_window_view(self.future_flat[o + L : o + n + H], H, axis=0)
         return WindowSet(
-            origins=self.first_day[s] + np.arange(L - 1, n).astype("timedelta64[D]"),
+            origins=self.first_day[s]
+            + (np.arange(L - 1, n) * self.step_days).astype("timedelta64[D]"),
             history=sliding_window_view(self.history_flat[o : o + n], L)[:n_o],
             past=sliding_window_view(self.past_flat[o : o + n], L, axis=0).transpose(0, 2, 1),
             future=future[:n_o].transpose(0, 2, 1),
@@ -484,6 +500,7 @@ class PanelWindows:
             future_names=self.future_names,
             past_groups=self.past_groups,
             future_groups=self.future_groups,
+            step_days=self.step_days,
         )
 
     def series_frame(self) -> pl.DataFrame:
@@ -506,8 +523,8 @@ class PanelWindows:
                 f"split: scalers were fitted on days up to {self.train_end_day}, on or after "
                 f"val_start {val0}: rebuild with an earlier train_end_day (panel_train_end)"
             )
-        o, gap = self.origins, np.timedelta64(embargo, "D")
-        last_target = o + np.timedelta64(H, "D")
+        o, gap = self.origins, np.timedelta64(embargo * self.step_days, "D")
+        last_target = o + np.timedelta64(H * self.step_days, "D")
         masks = {
             "train": (o < val0 - gap) & (last_target <= self.train_end_day),
             "val": (o >= val0) & (o < test0 - gap),
@@ -539,6 +556,7 @@ def build_panel_windows(
     (pooled over all series) and training-fitted thresholds see; see ``panel_train_end``.
     """
     validate_panel(panel, where)
+    peak = peak_in_rows(peak, panel.step_days)
     frame = panel.frame.sort([*panel.keys, "date"])
     layout = _layout(frame, panel.keys, horizon)
     _check_lengths(layout, panel.keys, lookback, horizon, where)
@@ -554,11 +572,11 @@ def build_panel_windows(
         layout, counts, panel, lookback=lookback, peak=peak, train_end=train_end, where=where
     )
     static, static_names, scalers["static"] = _static_matrix(panel, layout)
-    index, origins, labelled = _origin_index(layout, lookback, horizon)
+    index, origins, labelled = _origin_index(layout, lookback, horizon, panel.step_days)
     return PanelWindows(
         lookback=lookback,
         horizon=horizon,
-        series=_series_table(static, layout),
+        series=_series_table(static, layout, panel.step_days),
         index=index,
         origins=origins,
         labelled=labelled,
@@ -580,24 +598,25 @@ def build_panel_windows(
         scalers=scalers,
         train_end_day=train_end,
         keys=list(panel.keys),
+        step_days=panel.step_days,
     )
 
 
 def _origin_index(
-    layout: _Layout, lookback: int, horizon: int
+    layout: _Layout, lookback: int, horizon: int, step: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(series, origin row) of every origin, its date and whether all H targets are in range."""
     per = layout.lengths - lookback + 1
     series = np.repeat(np.arange(len(per)), per)
     first = np.repeat(np.cumsum(per) - per, per)
     t = np.arange(int(per.sum())) - first + lookback - 1
-    origins = layout.first_day[series] + t.astype("timedelta64[D]")
+    origins = layout.first_day[series] + (t * step).astype("timedelta64[D]")
     labelled = t <= layout.lengths[series] - 1 - horizon
     return np.stack([series, t], axis=1).astype(np.int64), origins, labelled
 
 
-def _series_table(static: pl.DataFrame, layout: _Layout) -> pl.DataFrame:
-    last = layout.first_day + (layout.lengths - 1).astype("timedelta64[D]")
+def _series_table(static: pl.DataFrame, layout: _Layout, step: int = 1) -> pl.DataFrame:
+    last = layout.first_day + ((layout.lengths - 1) * step).astype("timedelta64[D]")
     return static.with_columns(
         series=pl.Series(np.arange(len(layout.lengths))),
         first_day=pl.Series(layout.first_day),

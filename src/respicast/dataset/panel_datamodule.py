@@ -135,6 +135,7 @@ def panel_windowset(pw) -> tuple[WindowSet, np.ndarray]:
         past_groups=[*pw.past_groups, *[STATIC_GROUP] * len(static_names)],
         future_groups=pw.future_groups,
         series=series,
+        step_days=pw.step_days,
     )
     return ws, series
 
@@ -152,6 +153,7 @@ def select_panel_groups(panel: PanelTable, groups: list[str]) -> PanelTable:
         static=panel.static,
         target_latency_days=panel.target_latency_days,
         meta=panel.meta,
+        step_days=panel.step_days,
     )
 
 
@@ -186,11 +188,13 @@ class PanelDataModule(WindowDataModule):
         per = frame.group_by(self.panel.keys).agg(
             pl.col("date").min().alias("lo"), pl.col("date").max().alias("hi")
         )
-        lo = per["lo"].to_numpy().astype("datetime64[D]") + np.timedelta64(L - 1, "D")
-        hi = per["hi"].to_numpy().astype("datetime64[D]") - np.timedelta64(H, "D")
+        step = self.panel.step_days
+        lo = per["lo"].to_numpy().astype("datetime64[D]") + np.timedelta64((L - 1) * step, "D")
+        hi = per["hi"].to_numpy().astype("datetime64[D]") - np.timedelta64(H * step, "D")
         if (hi < lo).all():
             raise ValueError(f"data.lookback={L} + data.horizon={H} leaves no origin in any series")
-        return np.arange(lo.min(), hi.max() + np.timedelta64(1, "D"), dtype="datetime64[D]")
+        end = hi.max() + np.timedelta64(1, "D")
+        return np.arange(lo.min(), end, np.timedelta64(step, "D"), dtype="datetime64[D]")
 
     def setup(self, stage: str | None = None, split=None) -> None:
         if self.windows is not None and split is None:
@@ -203,7 +207,7 @@ class PanelDataModule(WindowDataModule):
         days = self.labelled_origins()
         self.split = split or _origin_split(cfg, days, self.embargo)
         self._days = days
-        train_end = days[self.split.train.stop - 1] + np.timedelta64(horizon, "D")
+        train_end = self.train_end_day
         from omegaconf import OmegaConf
 
         peak = OmegaConf.to_container(cfg.peak, resolve=True) if cfg.get("peak") else {}
@@ -225,7 +229,9 @@ class PanelDataModule(WindowDataModule):
 
     @property
     def train_end_day(self):
-        return self._days[self.split.train.stop - 1] + np.timedelta64(int(self.cfg.horizon), "D")
+        step = self.panel.step_days
+        last = self._days[self.split.train.stop - 1]
+        return last + np.timedelta64(int(self.cfg.horizon) * step, "D")
 
     def _bounds(self, s: slice) -> tuple[int, int]:
         o, days = self.windows.origins, self._days

@@ -31,6 +31,7 @@ class WindowSet:
     future_groups: list[str]
     # [N] index of each origin's series in a panel (dataset.panel_datamodule); None: one series
     series: np.ndarray | None = None
+    step_days: int = 1  # days between origins and between horizons: 1 daily, 7 weekly
 
     def __len__(self) -> int:
         return len(self.origins)
@@ -45,7 +46,8 @@ class WindowSet:
 
     def target_dates(self) -> np.ndarray:
         """[N, H] datetime64[D] target days t+1..t+H."""
-        return self.origins[:, None] + np.arange(1, self.horizon + 1).astype("timedelta64[D]")
+        steps = np.arange(1, self.horizon + 1) * self.step_days
+        return self.origins[:, None] + steps.astype("timedelta64[D]")
 
     def slice(self, start: int, stop: int) -> WindowSet:
         """Origins [start, stop) as views (a contiguous split)."""
@@ -64,4 +66,5 @@ class WindowSet:
             past_groups=self.past_groups,
             future_groups=self.future_groups,
             series=None if self.series is None else self.series[s],
+            step_days=self.step_days,
         )

@@ -52,13 +52,15 @@ def backtest_folds(origins: np.ndarray, embargo: int, bt) -> list:
     """rolling_folds from the backtest settings; a series too short for them fails naming the
     settings to change."""
     val_days, min_years = int(bt.get("val_days", 365)), int(bt.get("min_train_years", 3))
+    # weekly origins: the validation span in days is that many days of weeks
+    step = int(np.min(np.diff(origins)).astype(int)) if len(origins) > 1 else 1
     try:
         return rolling_folds(
             origins,
             embargo=embargo,
             first_test_year=bt.get("first_test_year"),
             min_train_years=min_years,
-            val_days=val_days,
+            val_days=-(-val_days // step),
         )
     except ValueError as err:
         span = f"{origins[0]}..{origins[-1]}" if len(origins) else "none"

@@ -2,6 +2,8 @@
 
 Days of the same week share weather, epidemics and reporting, so resampling single days would
 give confidence intervals that are too narrow; whole weeks are drawn with replacement instead.
+Weekly data (target dates a week apart) resample blocks of WEEKLY_BLOCK consecutive weeks, for
+the same reason one level up: neighbouring weeks share an epidemic.
 """
 
 from __future__ import annotations
@@ -11,10 +13,17 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import polars as pl
 
+WEEKLY_BLOCK = 4  # weeks per resampling block of weekly data
+
 
 def iso_week_ids(target_date: pl.Series) -> np.ndarray:
-    """YYYYWW integer per row (ISO year and week), the resampling block."""
+    """The resampling block of each row: its YYYYWW integer (ISO year and week) for daily data,
+    the index of its WEEKLY_BLOCK-week stretch (from 1970) for weekly data."""
     frame = pl.DataFrame({"d": target_date})
+    days = np.unique(frame["d"].drop_nulls().to_numpy().astype("datetime64[D]").astype(np.int64))
+    if days.size > 1 and int(np.min(np.diff(days))) >= 7:
+        epoch_days = frame["d"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        return (epoch_days + 3) // 7 // WEEKLY_BLOCK  # +3: 1970-01-01 was a Thursday
     return (
         frame.select(
             pl.col("d").dt.iso_year().cast(pl.Int64) * 100 + pl.col("d").dt.week().cast(pl.Int64)

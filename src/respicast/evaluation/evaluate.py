@@ -131,17 +131,30 @@ def _log_dropped(df: pl.DataFrame, name: str) -> None:
             log.warning("%s: %d row(s) with %s", name, n, what)
 
 
+def series_keys_of(frame: pl.DataFrame) -> list[str]:
+    """A panel's key columns: those before ``origin_date`` (models.predict puts them first)."""
+    cols = frame.columns
+    return cols[: cols.index("origin_date")] if "origin_date" in cols else []
+
+
+def period_days(frame: pl.DataFrame) -> int:
+    """Days between consecutive target dates: 1 for daily data, 7 for weekly."""
+    days = np.unique(frame["target_date"].drop_nulls().to_numpy().astype("datetime64[D]"))
+    return int(np.min(np.diff(days)).astype(int)) if days.size > 1 else 1
+
+
 def naive_mae(frame: pl.DataFrame, lag_days: int) -> float:
-    """MAE of y(d - lag) as a forecast of y(d) over each fold's observed daily series."""
+    """MAE of y(d - lag) as a forecast of y(d) over each fold's (and series') observed series."""
+    by = ["fold", *series_keys_of(frame), "target_date"]
     daily = (
-        frame.filter(pl.col("observed").is_not_null())
-        .group_by(["fold", "target_date"])
+        frame.filter(pl.col("observed").is_not_null() & pl.col("observed").is_not_nan())
+        .group_by(by)
         .agg(pl.col("observed").first())
     )
     lagged = daily.with_columns(pl.col("target_date") + pl.duration(days=lag_days)).rename(
         {"observed": "naive"}
     )
-    joined = daily.join(lagged, on=["fold", "target_date"], how="inner")
+    joined = daily.join(lagged, on=by, how="inner")
     if joined.height == 0:
         return float("nan")
     return float((joined["observed"] - joined["naive"]).abs().mean())
@@ -356,8 +369,10 @@ def _naive_scales(
 ) -> dict[int, float]:
     """The MASE denominator per horizon: the naive forecast's MAE on val (``mase_naive``)."""
     mase_scale = {}
+    step = period_days(val) if val.height else 1
     for h in horizons:
-        lag = h if conf.mase_naive == "persistence" else 7
+        # persistence: the value h periods back; seasonal: a week back (daily), a year (weekly)
+        lag = h * step if conf.mase_naive == "persistence" else (7 if step == 1 else 364)
         mase_scale[h] = naive_mae(val.filter(pl.col("horizon") == h), lag)
         if not np.isfinite(mase_scale[h]) or mase_scale[h] == 0:
             log.warning("h=%d: naive MAE on val is %s; MASE is NaN", h, mase_scale[h])

@@ -15,6 +15,7 @@ from respicast.harmonize.fill import fill_missing
 from respicast.harmonize.spatial import Area, combine_sites, load_zones, make_area, site_weights
 from respicast.harmonize.target import hospital_target, source_target
 from respicast.harmonize.temporal import to_periods
+from respicast.harmonize.weekly import step_days, to_weekly
 from respicast.sources.registry import read_source, resolve_files
 from respicast.table import Column, DailyTable
 from respicast.utils.config import as_dict
@@ -74,7 +75,10 @@ def build_daily_table(data_cfg) -> DailyTable:
         hit = cache.load(cache_dir, name, key)
         if hit is not None:
             return hit
+    weekly = step_days(cfg) == 7  # an unknown data.resolution fails before any reading
     table = _build(cfg, name, world_dir, zones)
+    if weekly:
+        table = to_weekly(table, f"data {name} (resolution 1w)")
     if cache_dir:
         path = cache.save(table, cache_dir, name, key)
         table.meta["cache"] = {"path": str(path), "reused": False}
@@ -82,7 +86,7 @@ def build_daily_table(data_cfg) -> DailyTable:
 
 
 def _read_sources(
-    sources: dict, tgt: dict, tz: str, world_dir: str | None
+    sources: dict, tgt: dict, tz: str, world_dir: str | None, step: int = 1
 ) -> tuple[dict, pl.DataFrame | None]:
     """{name: (frame, meta, options)} of the covariate sources, and the target when one holds it."""
     tgt_source = tgt.get("source", "hospital")
@@ -96,7 +100,7 @@ def _read_sources(
                 raise ValueError(
                     f"data.target.column is required when the target comes from source {src_name!r}"
                 )
-            target = source_target(frame, column, src_name, tz)
+            target = source_target(frame, column, src_name, tz, step)
             frame = frame.filter(pl.col("variable") != column)
             if frame.height == 0:  # a table holding only the target: no covariate to place
                 log.info("source %s holds only the target column %r", src_name, column)
@@ -149,7 +153,7 @@ def _build(cfg: dict, name: str, world_dir: str | None, zones) -> DailyTable:
             f"data.target.source={tgt_source!r} is neither 'hospital' nor a key of data.sources {sorted(sources)}"
         )
 
-    read, target = _read_sources(sources, tgt, tz, world_dir)
+    read, target = _read_sources(sources, tgt, tz, world_dir, step_days(cfg))
     if target is None:
         target = hospital_target(tgt, world_dir, zone, cfg.get("hospital"))
     target_name = tgt.get("name") or (tgt.get("column") if tgt_source != "hospital" else TARGET)

@@ -46,6 +46,7 @@ def load(cache_dir: str | Path, name: str, key: str) -> DailyTable | None:
         area=spec["area"],
         target_latency_days=spec["target_latency_days"],
         meta={**spec["meta"], "cache": {"path": str(data), "reused": True}},
+        step_days=int(spec.get("step_days", 1)),
     )
     log.info("daily table reused from cache %s", data)
     return table
@@ -61,6 +62,7 @@ def save(table: DailyTable, cache_dir: str | Path, name: str, key: str) -> Path:
         "area": table.area,
         "target_latency_days": table.target_latency_days,
         "meta": table.meta,
+        "step_days": table.step_days,
     }
     info.write_text(json.dumps(spec, default=str, indent=1))
     log.info("daily table cached to %s", data)

@@ -142,6 +142,7 @@ def build_panel_table(data_cfg) -> PanelTable:
         keys=keys,
         static=pl.DataFrame(static),
         target_latency_days=first.target_latency_days,
+        step_days=first.step_days,
         meta={
             **first.meta,
             "name": str(cfg.get("name", "data")),

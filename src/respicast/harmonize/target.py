@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -109,8 +109,13 @@ def hospital_target(
     return counts_to_target(counts, cfg.get("outcomes"), cfg.get("age_bands"), zone, where)
 
 
-def source_target(frame: pl.DataFrame, column: str, source: str, tz: str) -> pl.DataFrame:
-    """A daily count column of a source frame -> (date, count), summed over its sites."""
+def source_target(
+    frame: pl.DataFrame, column: str, source: str, tz: str, step_days: int = 1
+) -> pl.DataFrame:
+    """A daily count column of a source frame -> (date, count), summed over its sites. With
+    ``step_days`` 7 (data.resolution 1w) the grid covers whole ISO weeks (Monday of the first to
+    Sunday of the last) and missing weeks are what is counted and logged; harmonize.weekly then
+    takes each week's value."""
     part = frame.filter(pl.col("variable") == column)
     if part.height == 0:
         raise ValueError(
@@ -120,10 +125,23 @@ def source_target(frame: pl.DataFrame, column: str, source: str, tz: str) -> pl.
     daily = part.group_by(day.alias("date")).agg(
         count=pl.when(pl.col("value").is_not_null().all()).then(pl.col("value").sum())
     )
-    grid = pl.DataFrame(
-        {"date": pl.date_range(daily["date"].min(), daily["date"].max(), "1d", eager=True)}
-    )
+    lo, hi = daily["date"].min(), daily["date"].max()
+    if step_days == 7:
+        lo = lo - timedelta(days=lo.weekday())
+        hi = hi + timedelta(days=6 - hi.weekday())
+    grid = pl.DataFrame({"date": pl.date_range(lo, hi, "1d", eager=True)})
     out = grid.join(daily, on="date", how="left")
+    if step_days == 7:
+        seen = out.group_by(pl.col("date").dt.truncate("1w")).agg(pl.col("count").count())
+        n_weeks = int((seen["count"] == 0).sum())
+        if n_weeks:
+            log.warning(
+                "target %s.%s: %d ISO week(s) without a value, kept as missing (not zero)",
+                source,
+                column,
+                n_weeks,
+            )
+        return out
     n_missing = out["count"].null_count()
     if n_missing:
         log.warning(

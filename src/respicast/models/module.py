@@ -79,7 +79,7 @@ def season_table(ws, min_count: int = 5) -> np.ndarray:
     """[12, 7] log mean of count / level per month x weekday of the target day, from the h=1
     targets of a (training) WindowSet; a cell with fewer than min_count days gets the overall mean."""
     y = ws.y_count[:, 0] / np.clip(ws.level, 1e-3, None)
-    days = ws.origins.astype("datetime64[D]") + 1
+    days = ws.target_dates()[:, 0]
     month = days.astype("datetime64[M]").astype(int) % 12
     weekday = (days.astype(int) + 3) % 7
     ok = np.isfinite(y)
