@@ -84,13 +84,13 @@ def _selections(dm, test: pl.DataFrame, cfg: DictConfig, world_dir: str):
     bands = bands.collect()["age_band"].to_list()
     idx = test.with_row_index("_row").group_by(keys, maintain_order=True).agg(pl.col("_row"))
     for row in idx.iter_rows(named=True):
-        sel = dict(base)
-        if "zone" in keys:
-            sel["zones"] = [str(row["zone"])]
-        if "outcome" in keys:
-            sel["outcomes"] = (str(row["outcome"]),)
-        if "age_band" in keys:
-            sel["age_bands"] = [truth_band(row["age_band"], bands)]
+        sel, mine = dict(base), {k: str(row[k]) for k in keys if str(row[k]) != "all"}
+        if "zone" in mine:  # a total ("all") keeps the run's selection for its summed keys
+            sel["zones"] = [mine["zone"]]
+        if "outcome" in mine:
+            sel["outcomes"] = (mine["outcome"],)
+        if "age_band" in mine:
+            sel["age_bands"] = [truth_band(mine["age_band"], bands)]
         yield sel, np.asarray(row["_row"], dtype=np.int64)
 
 

@@ -111,6 +111,11 @@ def panel_windowset(pw) -> tuple[WindowSet, np.ndarray]:
     and their series index."""
     keep = np.flatnonzero(pw.labelled)
     order = keep[np.lexsort((pw.index[keep, 0], pw.origins[keep]))]
+    return windows_at(pw, order), pw.index[order, 0]
+
+
+def windows_at(pw, order: np.ndarray) -> WindowSet:
+    """The origins at positions ``order`` of the panel's index, as a WindowSet of RowViews."""
     series = pw.index[order, 0]
     g = pw.offsets[series] + pw.index[order, 1]  # flat row of each origin
     L = pw.lookback
@@ -121,7 +126,7 @@ def panel_windowset(pw) -> tuple[WindowSet, np.ndarray]:
     thr = pw.threshold_flat[g]
     from respicast.dataset.build import _peak_labels
 
-    ws = WindowSet(
+    return WindowSet(
         origins=pw.origins[order],
         history=RowView(pw.history_v, g - (L - 1)),
         past=RowView(pw.past_v, g - (L - 1), static if static.shape[1] else None, series),
@@ -137,7 +142,6 @@ def panel_windowset(pw) -> tuple[WindowSet, np.ndarray]:
         series=series,
         step_days=pw.step_days,
     )
-    return ws, series
 
 
 def select_panel_groups(panel: PanelTable, groups: list[str]) -> PanelTable:

@@ -78,10 +78,15 @@ def parse_asof(value) -> dt.date:
 def _datamodule(
     run: TrainedRun, data_overrides, seed, table: DailyTable | None
 ) -> WindowDataModule:
+    from respicast.dataset.panel_datamodule import PanelDataModule
+    from respicast.harmonize.panel import series_keys
+
     data_cfg = requested_data_config(run.cfg.data, data_overrides)
-    dm = WindowDataModule(
-        data_cfg, table=table, seed=int(run.cfg.get("seed", 0) if seed is None else seed)
-    )
+    seed = int(run.cfg.get("seed", 0) if seed is None else seed)
+    if series_keys(data_cfg):  # a panel run: every series' windows, as in training
+        dm = PanelDataModule(data_cfg, seed=seed)
+    else:
+        dm = WindowDataModule(data_cfg, table=table, seed=seed)
     run.setup_data(dm)
     if run.predictions is not None:  # the split must be the training one, or the scalers differ
         for part in ("val", "test"):
@@ -153,17 +158,25 @@ def make_forecast(
     asof = parse_asof(asof)
     run = load_run(ckpt_path, str(cfg.get("checkpoint", "best")))
     dm = _datamodule(run, cfg.get("data"), cfg.get("seed"), table)
+    if getattr(dm, "keys", None):
+        raise ForecastError(
+            f"{run.run_dir} was trained on a panel (data.series={dm.keys}): use "
+            "respicast.forecast.panel.make_panel_forecasts (respicast-forecast does it itself)"
+        )
     used = dm.table_used  # the group-selected table (the given one, when given)
     ws = asof_window(dm, asof, used)
-    H = dm.dims.horizon
-    model = load_model(run, dm)
+    return assemble(run, cfg, dm, used, ws, load_model(run, dm), asof)
 
+
+def assemble(run: TrainedRun, cfg, dm, used: DailyTable, ws, model, asof: dt.date) -> Forecast:
+    """The Forecast of the one-origin window ``ws`` of the table ``used`` (one series)."""
+    H, step = dm.dims.horizon, used.step_days
     pred = _predict(run, model, ws, dm.dims.has_history)
     bands = _intervals(pred.counts[0], pred.k_disp, list(cfg.get("intervals", [0.8, 0.95])))
     val = run.predictions.filter(pl.col("split") == "val") if run.predictions is not None else None
     thr = alerts.level_thresholds(as_dict(cfg.get("alert")), run.fitted, val, H)
-    target_days = [asof + dt.timedelta(days=h) for h in range(1, H + 1)]
-    known_by = asof - dt.timedelta(days=used.target_latency_days)
+    target_days = [asof + dt.timedelta(days=h * step) for h in range(1, H + 1)]
+    known_by = asof - dt.timedelta(days=used.target_latency_days * step)
     usual = context.usual_level(used.frame, used.target, target_days, known_by)
     labels = [f"{d:%A} {d.day} {d:%b}" for d in target_days]
     dcfg = cfg.get("drivers") or {}
@@ -171,13 +184,13 @@ def make_forecast(
     days = _days(pred, bands, ws.threshold, thr, target_days, labels, usual)
     fcfg = cfg.get("freshness") or {}
     coverage, stale = _coverage(dm, used, asof, fcfg)
-    observed = _observed(used, known_by, int(cfg.get("history_days", 56)))
+    observed = _observed(used, known_by, int(cfg.get("history_days", 56)) * step)
     filled = freshness.filled_in_window(
-        used, asof, dm.dims.lookback, int(fcfg.get("recent_days", 7))
+        used, asof, dm.dims.lookback * step, int(fcfg.get("recent_days", 7))
     )
     gaps = (
         freshness.history_gaps(ws.history[0], asof, used.target_latency_days)
-        if dm.dims.has_history
+        if dm.dims.has_history and step == 1
         else []
     )
     return Forecast(

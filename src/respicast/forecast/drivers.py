@@ -55,6 +55,8 @@ def ablated_windows(ws: WindowSet, has_history: bool) -> Ablation:
         future_names=ws.future_names,
         past_groups=ws.past_groups,
         future_groups=ws.future_groups,
+        series=None if ws.series is None else rep(ws.series),
+        step_days=ws.step_days,
     )
     return Ablation(groups, stacked)
 

@@ -7,12 +7,13 @@ output-type value: the task-ID columns (here ``origin_date``, ``target``, ``hori
 quantile level) and ``value``. Files are ``model-output/<model_id>/<round_id>-<model_id>.csv`` with
 the origin date as round ID. The quantiles come from the forecast's own count distribution (its
 expected count and NB dispersion per horizon, models.count_dist), at the hub levels by default.
-Horizons are in the data's time step: days for respicast's daily targets.
+Horizons are in the data's time step: days for daily targets, ISO weeks (ending on the Sunday
+given as target_end_date) for weekly ones (data.resolution 1w). A panel run writes one location
+per series: its key values joined by '|' (e.g. the region code of a regional panel).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +49,8 @@ def hub_frame(fc: Forecast, *, location: str, target: str, levels=None) -> pl.Da
             "origin_date": [fc.asof] * (len(horizons) * n),
             "target": [target] * (len(horizons) * n),
             "horizon": np.repeat(horizons, n),
-            "target_end_date": [
-                fc.asof + dt.timedelta(days=int(h)) for h in np.repeat(horizons, n)
-            ],
+            # the target period's date: a day, or the Sunday ending the week (weekly data)
+            "target_end_date": np.repeat(days["date"].to_list(), n).tolist(),
             "location": [location] * (len(horizons) * n),
             "output_type": ["quantile"] * (len(horizons) * n),
             "output_type_id": np.tile(lv, len(horizons)),
@@ -86,6 +86,37 @@ def check_hub_frame(frame: pl.DataFrame) -> None:
             f"hub table: quantiles decrease with the level at horizon {first['horizon']} "
             f"(level {first['output_type_id']})"
         )
+
+
+def write_panel_hub(items, out_dir, hub_cfg) -> Path:
+    """The round's model-output CSV of a panel run: one location per series (its label)."""
+    from respicast.evaluation.per_series import series_label
+    from respicast.run_dir import RunDir
+
+    hub_cfg = hub_cfg or {}
+    if hub_cfg.get("location"):
+        raise ValueError(
+            "hub.location: a panel run writes one location per series (its key values); "
+            "leave hub.location null"
+        )
+    fc0 = items[0][1]
+    model_id = str(hub_cfg.get("model_id") or f"respicast-{fc0.model}")
+    frame = pl.concat(
+        [
+            hub_frame(
+                fc,
+                location=series_label(keys, list(keys)),
+                target=str(hub_cfg.get("target") or f"inc {fc.target}"),
+                levels=hub_cfg.get("quantile_levels"),
+            )
+            for keys, fc in items
+        ]
+    )
+    check_hub_frame(frame)
+    path = RunDir(out_dir).hub_file(model_id, str(fc0.asof))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+    return path
 
 
 def write_hub(fc: Forecast, out_dir, hub_cfg, data_name: str) -> Path:

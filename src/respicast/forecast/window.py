@@ -62,14 +62,18 @@ def future_calendar(dm: WindowDataModule, asof: dt.date, names: list[str]) -> np
     from respicast.harmonize.calendar import calendar_frame
 
     cal = as_dict(dm.cfg.get("calendar"))
-    days = pl.Series("date", [asof + dt.timedelta(days=h) for h in range(1, dm.dims.horizon + 1)])
+    step, H = int(getattr(dm.windows, "step_days", 1)), dm.dims.horizon
+    # each target period's days (one day, or the 7 days of a week: its mean, as harmonize.weekly)
+    days = [asof + dt.timedelta(days=d) for d in range(1, H * step + 1)]
     frame = calendar_frame(
-        days,
+        pl.Series("date", days),
         cal.get("country", "FR"),
         cal.get("school_zone", "C"),
         cal.get("school_return_weeks", 0),
     )
     raw = frame.select(names).cast(float).to_numpy()
+    if step > 1:
+        raw = raw.reshape(H, step, -1).mean(axis=1)
     return dm.scalers["future"].transform(raw)[None]
 
 
