@@ -147,6 +147,15 @@ def test_weekly_target_source_is_refused(tmp_path):
         build_panel_table(cfg)
 
 
+def test_series_zero_on_every_day_is_left_out(tmp_path, caplog):
+    rows = [{**r, "hosp": 0} if r["dep"] == "31" else r for r in _rows()]
+    with caplog.at_level(logging.WARNING, logger="respicast.harmonize.source_panel"):
+        panel = build_panel_table(_cfg(_write(tmp_path / "s.csv", rows)))
+    assert sorted(panel.static_frame()["dep"].to_list()) == ["01", "2A"]
+    assert set(panel.frame["dep"].unique().to_list()) == {"01", "2A"}
+    assert "1 series zero on every day left out: dep=['31']" in caplog.text
+
+
 def test_missing_target_days_are_logged_not_filled(tmp_path, caplog):
     rows = _rows()
     for i in (10, 11, 12):
@@ -180,7 +189,9 @@ def test_real_config_thresholds_use_only_the_past(real_cfg):
     dm = PanelDataModule(real_cfg)
     dm.setup()
     series = dm.series_table()
-    assert 100 <= series.height <= 102 and {"31", "2A", "971"} <= set(series["dep"].to_list())
+    deps = set(series["dep"].to_list())
+    # 102 codes in the file; 978 (Saint-Martin) is zero on every day and left out
+    assert series.height == 101 and {"31", "2A", "971"} <= deps and "978" not in deps
     cut = dt.date(2021, 9, 1)
     panel = dm.panel
     later = pl.col("date") > cut

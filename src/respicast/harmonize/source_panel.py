@@ -10,6 +10,8 @@ Per series (one site):
   summed, a day with a missing row value is missing), on a consecutive daily grid from its first
   to its last row. Missing days stay missing, as in the single-series path (source_target keeps
   them, the windows treat them as unknown): never zero, never filled; logged with their count.
+  A series zero on every observed day is left out (logged), as the hospital panel leaves out a
+  selection without any admission; a series with no observed day at all is an error.
 - predictors: the other configured columns of the target source, from that site's own rows (its
   own covariates); the other sources of ``data.sources`` are area-wide (placed on the area of
   ``data.spatial`` exactly as build.py does for one area) and the same for every series; the
@@ -94,6 +96,7 @@ def _series_targets(
             f"{where}: series {key}={seen[key][0]} has no observed {column!r} "
             f"({seen.height} such series: {seen[key].to_list()[:10]})"
         )
+    out = _without_empty(out, key, column)
     missing = out.filter(pl.col("count").is_null())
     if missing.height:
         per = missing.group_by(key).len().sort("len", descending=True)
@@ -108,6 +111,21 @@ def _series_targets(
             per["len"][0],
         )
     return out
+
+
+def _without_empty(targets: pl.DataFrame, key: str, column: str) -> pl.DataFrame:
+    """Leave out a series whose every observed day is zero (as the hospital panel leaves out a
+    selection without any admission): it has no peak to learn or score; logged with its count."""
+    total = targets.group_by(key).agg(pl.col("count").sum())
+    empty = total.filter(pl.col("count") == 0).sort(key)[key].to_list()
+    if not empty:
+        return targets
+    if len(empty) == total.height:
+        raise ValueError(f"data.target.column={column!r} is zero on every day of every series")
+    log.warning(
+        "target %s: %d series zero on every day left out: %s=%s", column, len(empty), key, empty
+    )
+    return targets.filter(~pl.col(key).is_in(empty))
 
 
 def _own_columns(frame, meta, options, name, dates, tz, w2d) -> tuple[pl.DataFrame, list]:
