@@ -147,6 +147,12 @@ def test_weekly_target_source_is_refused(tmp_path):
         build_panel_table(cfg)
 
 
+def test_weekly_panel_resolution_is_refused(tmp_path):
+    cfg = _cfg(_write(tmp_path / "s.csv", _rows()), resolution="1w")
+    with pytest.raises(ValueError, match=r"data.resolution='1w': a panel of a source is daily"):
+        build_panel_table(cfg)
+
+
 def test_series_zero_on_every_day_is_left_out(tmp_path, caplog):
     rows = [{**r, "hosp": 0} if r["dep"] == "31" else r for r in _rows()]
     with caplog.at_level(logging.WARNING, logger="respicast.harmonize.source_panel"):

@@ -227,6 +227,9 @@ class _SeriesBuilder:
 
 def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
     """Harmonise ``data.series`` of a source target into one PanelTable (see module docs)."""
+    resolution = cfg.get("resolution") or "1d"
+    if resolution != "1d":  # weekly panels of a source: not built yet (to_weekly per series)
+        raise ValueError(f"data.resolution={resolution!r}: a panel of a source is daily only")
     tz = cfg.get("timezone", "Europe/Paris")
     tgt = dict(cfg.get("target") or {})
     key, target_name = keys[0], str(tgt.get("name") or tgt.get("column"))
