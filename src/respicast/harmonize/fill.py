@@ -41,8 +41,10 @@ def fill_missing(
     columns: list[str],
     method: str = "locf_then_seasonal",
     max_locf_days: int = 3,
+    log_counts: bool = True,
 ) -> tuple[pl.DataFrame, dict, dict]:
-    """Fill `columns` of a date-sorted frame; returns (frame with masks, filled counts, unfilled counts)."""
+    """Fill `columns` of a date-sorted frame; returns (frame with masks, filled counts, unfilled
+    counts). A caller filling many series at once logs their totals itself (log_counts=False)."""
     if method not in METHODS:
         raise ValueError(f"data.fill.method={method!r}; known {METHODS}")
     if max_locf_days < 0:
@@ -66,7 +68,7 @@ def fill_missing(
         was = int(out[f"{c}_filled"].sum())
         left = int(out[c].null_count())
         filled_n[c], unfilled_n[c] = was - left, left
-        if was:
+        if was and log_counts:
             log.info(
                 "fill %s: %d value(s) filled, %d left missing (before any known value)",
                 c,

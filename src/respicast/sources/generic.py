@@ -163,7 +163,9 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
     parts = []
     for path in files:
         df, opts = _read_table(path, options)
-        require_columns(df.columns, [date_col, *specs], str(path))
+        require_columns(
+            df.columns, [date_col, *specs, *([site_col] if site_col else [])], str(path)
+        )
         unlisted = sorted(set(df.columns) - set(specs) - ignore - {date_col, "line", site_col})
         if unlisted:
             log.info("%s: %d column(s) not configured, not read: %s", path, len(unlisted), unlisted)

@@ -1,0 +1,281 @@
+"""The panel of ``data.series`` when the target is a column of a source (``data.target.source``).
+
+Key mapping: exactly one key, and it is the source's site column. The target source must read
+one site per row from the file's column named like the key (``options.site_column: dep`` with
+``series: [dep]``); the key's values are the sites as written in the file (strings, so "01" and
+"2A" keep their form). A file with several key columns must be given one combined column.
+
+Per series (one site):
+- target: the daily count column ``data.target.column`` of that site's rows (rows of one day are
+  summed, a day with a missing row value is missing), on a consecutive daily grid from its first
+  to its last row. Missing days stay missing, as in the single-series path (source_target keeps
+  them, the windows treat them as unknown): never zero, never filled; logged with their count.
+  A series zero on every observed day is left out (logged), as the hospital panel leaves out a
+  selection without any admission; a series with no observed day at all is an error.
+- predictors: the other configured columns of the target source, from that site's own rows (its
+  own covariates); the other sources of ``data.sources`` are area-wide (placed on the area of
+  ``data.spatial`` exactly as build.py does for one area) and the same for every series; the
+  calendar channels of ``data.calendar`` (one country and school zone for every series). Feature
+  columns are filled per series (``data.fill``), their ``_filled`` masks kept.
+- static: the key values only (the data module one-hot encodes them): the file carries no
+  attribute of a site, and one derived from the target would see the test period.
+
+The target source must be daily (``resolution: 1d``); the generic reader already refuses a column
+mixing daily and weekly rows, naming the file, column and site.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+
+from respicast.dataset.panel import PanelTable
+from respicast.harmonize.build import (
+    _read_sources,
+    _with_calendar,
+    _with_flag,
+    _world_dir,
+    _zones,
+    feature_columns,
+    source_columns,
+)
+from respicast.harmonize.fill import fill_missing
+from respicast.harmonize.spatial import make_area
+from respicast.sources.frame import local_date
+from respicast.sources.registry import read_source
+from respicast.table import Column
+
+log = logging.getLogger(__name__)
+
+
+def _target_entry(cfg: dict, keys: list[str]) -> tuple[str, dict, str]:
+    """(source name, its entry, target column); the key must be the source's site column."""
+    tgt = dict(cfg.get("target") or {})
+    name, sources = tgt.get("source"), cfg.get("sources") or {}
+    if name not in sources:
+        raise ValueError(
+            f"data.target.source={name!r} is not a key of data.sources {sorted(sources)}"
+        )
+    if not tgt.get("column"):
+        raise ValueError(
+            f"data.target.column is required when the target comes from source {name!r}"
+        )
+    if len(keys) != 1:
+        raise ValueError(
+            f"data.series={keys}: a panel of source {name!r} takes exactly one key, its site "
+            "column (combine several key columns of the file into one)"
+        )
+    entry = sources[name]
+    site_col = (entry.get("options") or {}).get("site_column")
+    if site_col != keys[0]:
+        raise ValueError(
+            f"data.series key {keys[0]!r} is not the site column of target source {name!r}: "
+            f"set data.sources.{name}.options.site_column: {keys[0]} (it is {site_col!r})"
+        )
+    return name, entry, str(tgt["column"])
+
+
+def _series_targets(
+    frame: pl.DataFrame, column: str, key: str, tz: str, where: str
+) -> pl.DataFrame:
+    """(key, date, count) of every site on its own consecutive daily grid; missing days null."""
+    part = frame.filter(pl.col("variable") == column)
+    if part.height == 0:
+        raise ValueError(f"{where}: data.target.column={column!r} has no rows")
+    day = pl.lit(local_date(part["time"], tz)).alias("date")
+    daily = part.group_by(pl.col("site").alias(key), day).agg(
+        count=pl.when(pl.col("value").is_not_null().all()).then(pl.col("value").sum())
+    )
+    span = daily.group_by(key).agg(lo=pl.col("date").min(), hi=pl.col("date").max())
+    grid = span.select(key, date=pl.date_ranges("lo", "hi", "1d")).explode("date")
+    out = grid.join(daily, on=[key, "date"], how="left").sort(key, "date")
+    seen = out.group_by(key).agg(n=pl.col("count").count()).filter(pl.col("n") == 0).sort(key)
+    if seen.height:
+        raise ValueError(
+            f"{where}: series {key}={seen[key][0]} has no observed {column!r} "
+            f"({seen.height} such series: {seen[key].to_list()[:10]})"
+        )
+    out = _without_empty(out, key, column)
+    missing = out.filter(pl.col("count").is_null())
+    if missing.height:
+        per = missing.group_by(key).len().sort("len", descending=True)
+        log.warning(
+            "target %s: %d missing day(s) in %d series (most: %s=%s, %d), kept as missing "
+            "(not zero, not filled)",
+            column,
+            missing.height,
+            per.height,
+            key,
+            per[key][0],
+            per["len"][0],
+        )
+    return out
+
+
+def _without_empty(targets: pl.DataFrame, key: str, column: str) -> pl.DataFrame:
+    """Leave out a series whose every observed day is zero (as the hospital panel leaves out a
+    selection without any admission): it has no peak to learn or score; logged with its count."""
+    total = targets.group_by(key).agg(pl.col("count").sum())
+    empty = total.filter(pl.col("count") == 0).sort(key)[key].to_list()
+    if not empty:
+        return targets
+    if len(empty) == total.height:
+        raise ValueError(f"data.target.column={column!r} is zero on every day of every series")
+    log.warning(
+        "target %s: %d series zero on every day left out: %s=%s", column, len(empty), key, empty
+    )
+    return targets.filter(~pl.col(key).is_in(empty))
+
+
+def _own_columns(frame, meta, options, name, dates, tz, w2d) -> tuple[pl.DataFrame, list]:
+    """A site's own covariates of the target source on its dates (one site: weight 1)."""
+    cols, _ = source_columns(name, frame, meta, options, None, {"method": "mean"}, dates, tz, w2d)
+    table = pl.DataFrame({"date": dates}).with_columns([v.alias(c.name) for c, v in cols])
+    return table, [c for c, _ in cols]
+
+
+def _area_features(cfg: dict, read: dict, dates: pl.Series, tz: str, world_dir: str | None):
+    """Area-wide covariates of the other sources and the calendar on ``dates`` (as build.py)."""
+    zones, _ = _zones(cfg, world_dir)
+    spatial = cfg.get("spatial") or {}
+    area = make_area(spatial.get("level", "city"), spatial.get("zone"), zones)
+    w2d = cfg.get("weekly_to_daily", "step")
+    table, columns, info = feature_columns(read, dates, area, spatial, tz, w2d)
+    table = _with_calendar(table, dates, cfg.get("calendar") or {}, columns)
+    return table, columns, info, area.name
+
+
+def _target_source(cfg: dict, keys: list[str], tz: str, world_dir: str | None):
+    """(per-series targets, the target source's other variables, its meta, options, name)."""
+    name, entry, column = _target_entry(cfg, keys)
+    frame, meta = read_source(name, entry, tz, world_dir)
+    where = f"data.sources.{name} ({', '.join(meta.files)})"
+    if meta.resolution != "1d":
+        raise ValueError(f"{where}: a panel target needs a daily source, got {meta.resolution}")
+    targets = _series_targets(frame, column, keys[0], tz, where)
+    own = frame.filter(pl.col("variable") != column)
+    return targets, own, meta, dict(entry.get("options") or {}), name
+
+
+class _SeriesBuilder:
+    """Turns one series' target rows into its frame: own covariates, area-wide ones, filled."""
+
+    def __init__(self, cfg: dict, own, meta, options, src_name, area_table, area_cols, tz):
+        self.cfg, self.own, self.meta, self.options = cfg, own, meta, options
+        self.src_name, self.area_table, self.area_cols, self.tz = (
+            src_name,
+            area_table,
+            area_cols,
+            tz,
+        )
+        self.columns: list[Column] | None = None
+        self.fill_counts: dict[str, int] = {}
+        self.unfilled: dict[str, int] = {}
+
+    def _check_columns(self, cols: list[Column], key: str, site: str) -> None:
+        if self.columns is None:
+            self.columns = cols
+        elif [c.name for c in cols] != [c.name for c in self.columns]:
+            raise ValueError(
+                f"data.sources.{self.src_name}: series {key}={site} has predictor columns "
+                f"{[c.name for c in cols]}, the first series {[c.name for c in self.columns]}"
+            )
+
+    def frame(self, part: pl.DataFrame, key: str, site: str, target: str) -> pl.DataFrame:
+        table = part.select("date", pl.col("count").alias(target))
+        cols: list[Column] = []
+        mine = self.own.filter(pl.col("site") == site)
+        if mine.height:
+            w2d = self.cfg.get("weekly_to_daily", "step")
+            args = (mine, self.meta, self.options, self.src_name, table["date"], self.tz, w2d)
+            own_table, cols = _own_columns(*args)
+            table = table.join(own_table, on="date", how="left", maintain_order="left")
+        table = table.join(self.area_table, on="date", how="left", maintain_order="left")
+        cols = [*cols, *self.area_cols]
+        self._check_columns(cols, key, site)
+        fill = self.cfg.get("fill") or {}
+        table, filled, unfilled = fill_missing(
+            table,
+            [c.name for c in cols if c.group != "calendar"],
+            fill.get("method", "locf_then_seasonal"),
+            int(fill.get("max_locf_days", 3)),
+            log_counts=False,
+        )
+        for c, n in filled.items():
+            self.fill_counts[c] = self.fill_counts.get(c, 0) + int(n)
+            self.unfilled[c] = self.unfilled.get(c, 0) + int(unfilled[c])
+        return table.with_columns(pl.lit(site).alias(key))
+
+    def log_fill(self, n_series: int) -> None:
+        """One line per filled column, summed over the series (fill_missing would log each)."""
+        for c, n in self.fill_counts.items():
+            if n or self.unfilled[c]:
+                log.info(
+                    "fill %s over %d series: %d value(s) filled, %d left missing (before any "
+                    "known value)",
+                    c,
+                    n_series,
+                    n,
+                    self.unfilled[c],
+                )
+
+    def flagged_columns(self) -> list[Column]:
+        filled = [c.name for c in self.columns or [] if c.group != "calendar"]
+        return [_with_flag(c, filled) for c in self.columns or []]
+
+
+def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
+    """Harmonise ``data.series`` of a source target into one PanelTable (see module docs)."""
+    resolution = cfg.get("resolution") or "1d"
+    if resolution != "1d":  # weekly panels of a source: not built yet (to_weekly per series)
+        raise ValueError(f"data.resolution={resolution!r}: a panel of a source is daily only")
+    tz = cfg.get("timezone", "Europe/Paris")
+    tgt = dict(cfg.get("target") or {})
+    key, target_name = keys[0], str(tgt.get("name") or tgt.get("column"))
+    world_dir = _world_dir(cfg)
+    targets, own, meta, options, src_name = _target_source(cfg, keys, tz, world_dir)
+    others = {k: v for k, v in (cfg.get("sources") or {}).items() if k != src_name}
+    read, _ = _read_sources(others, {"source": None}, tz, world_dir)
+    days = pl.date_range(targets["date"].min(), targets["date"].max(), "1d", eager=True)
+    area_table, area_cols, info, area = _area_features(cfg, read, days.alias("date"), tz, world_dir)
+    builder = _SeriesBuilder(cfg, own, meta, options, src_name, area_table, area_cols, tz)
+    frames = [
+        builder.frame(part, key, site, target_name)
+        for (site,), part in targets.group_by([key], maintain_order=True)
+    ]
+    builder.log_fill(len(frames))
+    frame = pl.concat(frames, how="vertical_relaxed")
+    head = [key, "date", target_name]
+    frame = frame.select(*head, *[c for c in frame.columns if c not in head])
+    log.info(
+        "panel %s: %d series of %s from source %s", cfg.get("name"), len(frames), key, src_name
+    )
+    return PanelTable(
+        frame=frame,
+        target=target_name,
+        columns=builder.flagged_columns(),
+        keys=list(keys),
+        static=frame.select(key).unique(maintain_order=True),
+        target_latency_days=int(tgt.get("latency_days", 1)),
+        meta={
+            "name": str(cfg.get("name", "data")),
+            "timezone": tz,
+            "period": [str(days.min()), str(days.max())],
+            "series": list(keys),
+            "n_series": len(frames),
+            "sources": info,
+            "target": {
+                "source": src_name,
+                "column": target_name,
+                "files": meta.files,
+                "missing_days": int(targets["count"].null_count()),
+            },
+            "fill_counts": builder.fill_counts,
+            "area": area,
+            "world_dir": world_dir,
+        },
+    )
+
+
+__all__ = ["build_source_panel"]
