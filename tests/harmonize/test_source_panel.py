@@ -143,14 +143,23 @@ def test_mixed_resolutions_name_file_column_and_site(tmp_path):
 def test_weekly_target_source_is_refused(tmp_path):
     cfg = _cfg(_write(tmp_path / "s.csv", _rows()))
     cfg["sources"]["spf"]["resolution"] = "1w"
-    with pytest.raises(ValueError, match=r"data.sources.spf .*s\.csv.*daily source, got 1w"):
+    with pytest.raises(ValueError, match=r"data.sources.spf .*s\.csv.*of resolution 1d, got 1w"):
         build_panel_table(cfg)
 
 
-def test_weekly_panel_resolution_is_refused(tmp_path):
+def test_a_weekly_panel_sums_each_series_complete_weeks(tmp_path):
     cfg = _cfg(_write(tmp_path / "s.csv", _rows()), resolution="1w")
-    with pytest.raises(ValueError, match=r"data.resolution='1w': a panel of a source is daily"):
-        build_panel_table(cfg)
+    panel = build_panel_table(cfg)
+    daily = build_panel_table(_cfg(_write(tmp_path / "d.csv", _rows())))
+    assert panel.step_days == 7 and (panel.frame["date"].dt.weekday() == 7).all()
+    for dep in ("01", "2A"):
+        week = panel.frame.filter(pl.col("dep") == dep).sort("date").row(1, named=True)
+        days = daily.frame.filter(
+            (pl.col("dep") == dep)
+            & pl.col("date").is_between(week["date"] - dt.timedelta(days=6), week["date"])
+        )
+        assert days.height == 7
+        assert week[panel.target] == days[panel.target].sum()
 
 
 def test_series_zero_on_every_day_is_left_out(tmp_path, caplog):

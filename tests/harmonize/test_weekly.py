@@ -87,7 +87,7 @@ def test_weekly_windows_step_in_weeks_and_thresholds_count_weeks():
     assert np.isnan(ws.threshold[: 26 - 8 + 1]).all()  # 26 weeks of known history first
     assert np.isfinite(ws.threshold[40])
     # validation days of a backtest become weeks
-    folds = backtest_folds(ws.origins[:-4], 12, {"val_days": 365, "min_train_years": 1})
+    folds = backtest_folds(ws.origins[:-4], 12, {"val_days": 365, "first_test_year": 2020})
     val = folds[0].val
     assert 50 <= val.stop - val.start <= 53
 
@@ -95,9 +95,10 @@ def test_weekly_windows_step_in_weeks_and_thresholds_count_weeks():
 def test_weekly_bootstrap_blocks_are_four_weeks_and_a_bad_resolution_is_named():
     days = pl.Series(pl.date_range(dt.date(2020, 1, 5), dt.date(2020, 6, 28), "7d", eager=True))
     ids = iso_week_ids(days)
-    assert len(np.unique(ids)) == int(np.ceil(len(days) / 4)) or len(np.unique(ids)) == len(
-        days
-    ) // 4 + 1
+    assert (
+        len(np.unique(ids)) == int(np.ceil(len(days) / 4))
+        or len(np.unique(ids)) == len(days) // 4 + 1
+    )
     assert all(np.sum(ids == i) <= 4 for i in np.unique(ids))
     daily = pl.Series(pl.date_range(dt.date(2020, 1, 1), dt.date(2020, 1, 31), eager=True))
     assert len(np.unique(iso_week_ids(daily))) == 5  # ISO weeks of January 2020

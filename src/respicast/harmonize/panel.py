@@ -64,7 +64,7 @@ def build_panel_table(data_cfg) -> PanelTable:
         # a source file whose rows carry the key columns (e.g. one row per departement and day)
         from respicast.harmonize.source_panel import build_source_panel
 
-        return build_source_panel(cfg, keys)
+        return add_totals(build_source_panel(cfg, keys), cfg.get("totals"))
     world_dir = _world_dir(cfg)
     zones, _ = _zones(cfg, world_dir)
     if "zone" in keys and zones is None:
@@ -72,53 +72,28 @@ def build_panel_table(data_cfg) -> PanelTable:
             "data.series has 'zone' but no zones.csv was found (world dir or data.spatial.zones_csv)"
         )
     counts, where = hospital_counts(tgt, world_dir, cfg.get("hospital"))
-    outcomes = list(tgt.get("outcomes") or counts["outcome"].unique(maintain_order=True))
-    bands = [str(b) for b in tgt.get("age_bands") or []] or [
-        b for b in counts["age_band"].unique(maintain_order=True).to_list() if b != "unknown"
-    ]
-    if "age_band" in keys:
-        n = int(counts.filter(pl.col("age_band") == "unknown")["count"].sum())
-        if n:
-            log.warning("data.series: %d stay(s) of unknown age are in no age-band series", n)
-    zone_list = [str(z) for z in zones["zone"].to_list()] if "zone" in keys else [None]
-    if "zone" in keys and (counts["zone"] == UNKNOWN_ZONE).any():
-        # out-of-area stays: a series of their own (city-wide predictors), so the zones' sum is
-        # the city's count the single-series target holds
-        zone_list.append(UNKNOWN_ZONE)
-
-    frames, static, skipped, columns, first = [], [], [], None, None
+    zone_list, outcomes, bands = _key_values(counts, tgt, keys, zones)
+    frames, static, skipped, first = [], [], [], None
     for zone in zone_list:
         table = _zone_table(cfg, zone)
-        names = [c.name for c in table.columns]
-        if columns is None:
-            columns, first = table.columns, table
-        elif names != [c.name for c in columns]:
+        if first is None:
+            first = table
+        elif [c.name for c in table.columns] != [c.name for c in first.columns]:
+            names = {c.name for c in table.columns} ^ {c.name for c in first.columns}
             raise ValueError(
                 f"data.series: zone {zone} has other predictor columns than zone "
-                f"{zone_list[0]} ({sorted(set(names) ^ {c.name for c in columns})})"
+                f"{zone_list[0]} ({sorted(names)})"
             )
         for outcome in outcomes if "outcome" in keys else [None]:
             for band in bands if "age_band" in keys else [None]:
                 label = {"zone": zone, "outcome": outcome, "age_band": band}
                 sel = {k: label[k] for k in keys}
-                if _total(counts, sel) == 0:  # the dense grid has zero rows for it
-                    skipped.append(sel)
-                    continue
-                try:
-                    target = counts_to_target(
-                        counts,
-                        [outcome] if outcome else outcomes,
-                        [band] if band else tgt.get("age_bands"),
-                        zone,
-                        f"{where}, series {sel}",
-                    )
-                except ValueError as err:
-                    if "no admissions" not in str(err):
-                        raise
+                target = _series_target(counts, sel, label, outcomes, tgt, f"{where}, series {sel}")
+                if target is None:
                     skipped.append(sel)
                     continue
                 frame = table.frame.drop(table.target).join(
-                    target.rename({"count": table.target}), on="date", how="left"
+                    _in_rows(target, table).rename({"count": table.target}), on="date", how="left"
                 )
                 frames.append(frame.with_columns(*[pl.lit(v).alias(k) for k, v in sel.items()]))
                 pop = _population(zones, zone) if zone != UNKNOWN_ZONE else 1.0
@@ -131,6 +106,13 @@ def build_panel_table(data_cfg) -> PanelTable:
         )
     if not frames:
         raise ValueError(f"data.series={keys}: no series has any admission ({where})")
+    panel = _panel_of(cfg, keys, frames, static, first, skipped)
+    return add_totals(panel, cfg.get("totals"))
+
+
+def _panel_of(cfg: dict, keys: list[str], frames, static, first, skipped) -> PanelTable:
+    """The PanelTable of the series' frames (keys, date and target first)."""
+    columns = first.columns
     head = [*keys, "date", first.target]
     frame = pl.concat(frames, how="vertical_relaxed")
     frame = frame.select(*head, *[c for c in frame.columns if c not in head])
@@ -152,7 +134,7 @@ def build_panel_table(data_cfg) -> PanelTable:
             "world_dir": first.meta.get("world_dir"),
         },
     )
-    return add_totals(panel, cfg.get("totals"))
+    return panel
 
 
 def add_totals(panel: PanelTable, totals) -> PanelTable:
@@ -167,6 +149,53 @@ def add_totals(panel: PanelTable, totals) -> PanelTable:
             )
         panel = with_total(panel, over)
     return panel
+
+
+def _key_values(counts: pl.DataFrame, tgt: dict, keys: list[str], zones) -> tuple[list, list, list]:
+    """The zones, outcomes and age bands the series combine (each a single None when not a key)."""
+    outcomes = list(tgt.get("outcomes") or counts["outcome"].unique(maintain_order=True))
+    bands = [str(b) for b in tgt.get("age_bands") or []] or [
+        b for b in counts["age_band"].unique(maintain_order=True).to_list() if b != "unknown"
+    ]
+    if "age_band" in keys:
+        n = int(counts.filter(pl.col("age_band") == "unknown")["count"].sum())
+        if n:
+            log.warning("data.series: %d stay(s) of unknown age are in no age-band series", n)
+    zone_list = [str(z) for z in zones["zone"].to_list()] if "zone" in keys else [None]
+    if "zone" in keys and (counts["zone"] == UNKNOWN_ZONE).any():
+        # out-of-area stays: a series of their own (city-wide predictors), so the zones' sum is
+        # the city's count the single-series target holds
+        zone_list.append(UNKNOWN_ZONE)
+    return zone_list, outcomes, bands
+
+
+def _series_target(counts, sel: dict, label: dict, outcomes, tgt: dict, where: str):
+    """(date, count) of one series, or None when it has no admission at all."""
+    if _total(counts, sel) == 0:  # the dense grid has zero rows for it
+        return None
+    try:
+        return counts_to_target(
+            counts,
+            [label["outcome"]] if label["outcome"] else outcomes,
+            [label["age_band"]] if label["age_band"] else tgt.get("age_bands"),
+            label["zone"],
+            where,
+        )
+    except ValueError as err:
+        if "no admissions" not in str(err):
+            raise
+        return None
+
+
+def _in_rows(target: pl.DataFrame, table) -> pl.DataFrame:
+    """A daily (date, count) on the rows of ``table``: as is, or summed over complete ISO weeks
+    dated by their Sunday (data.resolution 1w; a week with a missing day is missing)."""
+    if table.step_days == 1:
+        return target
+    week_end = pl.col("date") + pl.duration(days=7 - pl.col("date").dt.weekday())
+    return target.group_by(week_end.alias("date")).agg(
+        count=pl.when(pl.col("count").is_not_null().sum() == 7).then(pl.col("count").sum())
+    )
 
 
 def _total(counts: pl.DataFrame, sel: dict) -> float:

@@ -20,8 +20,10 @@ Per series (one site):
 - static: the key values only (the data module one-hot encodes them): the file carries no
   attribute of a site, and one derived from the target would see the test period.
 
-The target source must be daily (``resolution: 1d``); the generic reader already refuses a column
-mixing daily and weekly rows, naming the file, column and site.
+The target source is daily, or weekly with data.resolution 1w (each series' frame is then turned
+into ISO weeks by harmonize.weekly); the generic reader already refuses a column mixing daily and
+weekly rows, naming the file, column and site. Readers with a fixed site column (Sentinelles:
+geo_insee) take that name as the key.
 """
 
 from __future__ import annotations
@@ -42,11 +44,14 @@ from respicast.harmonize.build import (
 )
 from respicast.harmonize.fill import fill_missing
 from respicast.harmonize.spatial import make_area
+from respicast.harmonize.weekly import step_days, to_weekly
 from respicast.sources.frame import local_date
 from respicast.sources.registry import read_source
-from respicast.table import Column
+from respicast.table import Column, DailyTable
 
 log = logging.getLogger(__name__)
+# readers whose site is a fixed column of their format (generic tables name it: site_column)
+READER_SITES = {"sentinelles": "geo_insee"}
 
 
 def _target_entry(cfg: dict, keys: list[str]) -> tuple[str, dict, str]:
@@ -67,7 +72,9 @@ def _target_entry(cfg: dict, keys: list[str]) -> tuple[str, dict, str]:
             "column (combine several key columns of the file into one)"
         )
     entry = sources[name]
-    site_col = (entry.get("options") or {}).get("site_column")
+    site_col = (entry.get("options") or {}).get("site_column") or READER_SITES.get(
+        entry.get("kind")
+    )
     if site_col != keys[0]:
         raise ValueError(
             f"data.series key {keys[0]!r} is not the site column of target source {name!r}: "
@@ -77,9 +84,11 @@ def _target_entry(cfg: dict, keys: list[str]) -> tuple[str, dict, str]:
 
 
 def _series_targets(
-    frame: pl.DataFrame, column: str, key: str, tz: str, where: str
+    frame: pl.DataFrame, column: str, key: str, tz: str, where: str, step: int = 1
 ) -> pl.DataFrame:
-    """(key, date, count) of every site on its own consecutive daily grid; missing days null."""
+    """(key, date, count) of every site on its own consecutive daily grid; missing days null.
+    With ``step`` 7 (data.resolution 1w) the grid covers whole ISO weeks and the weeks without
+    a value are what is logged (harmonize.weekly takes each week's value)."""
     part = frame.filter(pl.col("variable") == column)
     if part.height == 0:
         raise ValueError(f"{where}: data.target.column={column!r} has no rows")
@@ -88,6 +97,11 @@ def _series_targets(
         count=pl.when(pl.col("value").is_not_null().all()).then(pl.col("value").sum())
     )
     span = daily.group_by(key).agg(lo=pl.col("date").min(), hi=pl.col("date").max())
+    if step == 7:  # Monday of the first week .. Sunday of the last
+        span = span.with_columns(
+            lo=pl.col("lo") - pl.duration(days=pl.col("lo").dt.weekday() - 1),
+            hi=pl.col("hi") + pl.duration(days=7 - pl.col("hi").dt.weekday()),
+        )
     grid = span.select(key, date=pl.date_ranges("lo", "hi", "1d")).explode("date")
     out = grid.join(daily, on=[key, "date"], how="left").sort(key, "date")
     seen = out.group_by(key).agg(n=pl.col("count").count()).filter(pl.col("n") == 0).sort(key)
@@ -97,6 +111,17 @@ def _series_targets(
             f"({seen.height} such series: {seen[key].to_list()[:10]})"
         )
     out = _without_empty(out, key, column)
+    if step == 7:
+        weeks = out.group_by(key, pl.col("date").dt.truncate("1w")).agg(n=pl.col("count").count())
+        missing = weeks.filter(pl.col("n") == 0)
+        if missing.height:
+            log.warning(
+                "target %s: %d ISO week(s) without a value in %d series, kept as missing",
+                column,
+                missing.height,
+                missing[key].n_unique(),
+            )
+        return out
     missing = out.filter(pl.col("count").is_null())
     if missing.height:
         per = missing.group_by(key).len().sort("len", descending=True)
@@ -151,9 +176,14 @@ def _target_source(cfg: dict, keys: list[str], tz: str, world_dir: str | None):
     name, entry, column = _target_entry(cfg, keys)
     frame, meta = read_source(name, entry, tz, world_dir)
     where = f"data.sources.{name} ({', '.join(meta.files)})"
-    if meta.resolution != "1d":
-        raise ValueError(f"{where}: a panel target needs a daily source, got {meta.resolution}")
-    targets = _series_targets(frame, column, keys[0], tz, where)
+    step = step_days(cfg)
+    allowed = ("1d",) if step == 1 else ("1d", "1w")
+    if meta.resolution not in allowed:
+        raise ValueError(
+            f"{where}: a panel of data.resolution {'1d' if step == 1 else '1w'} needs a target "
+            f"source of resolution {' or '.join(allowed)}, got {meta.resolution}"
+        )
+    targets = _series_targets(frame, column, keys[0], tz, where, step)
     own = frame.filter(pl.col("variable") != column)
     return targets, own, meta, dict(entry.get("options") or {}), name
 
@@ -227,9 +257,7 @@ class _SeriesBuilder:
 
 def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
     """Harmonise ``data.series`` of a source target into one PanelTable (see module docs)."""
-    resolution = cfg.get("resolution") or "1d"
-    if resolution != "1d":  # weekly panels of a source: not built yet (to_weekly per series)
-        raise ValueError(f"data.resolution={resolution!r}: a panel of a source is daily only")
+    step = step_days(cfg)
     tz = cfg.get("timezone", "Europe/Paris")
     tgt = dict(cfg.get("target") or {})
     key, target_name = keys[0], str(tgt.get("name") or tgt.get("column"))
@@ -245,6 +273,10 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
         for (site,), part in targets.group_by([key], maintain_order=True)
     ]
     builder.log_fill(len(frames))
+    columns = builder.flagged_columns()
+    latency = int(tgt.get("latency_days", 1))
+    if step == 7:  # each series' daily frame to ISO weeks (harmonize.weekly)
+        frames, latency, columns = _weekly(frames, key, target_name, columns, latency)
     frame = pl.concat(frames, how="vertical_relaxed")
     head = [key, "date", target_name]
     frame = frame.select(*head, *[c for c in frame.columns if c not in head])
@@ -254,10 +286,11 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
     return PanelTable(
         frame=frame,
         target=target_name,
-        columns=builder.flagged_columns(),
+        columns=columns,
         keys=list(keys),
         static=frame.select(key).unique(maintain_order=True),
-        target_latency_days=int(tgt.get("latency_days", 1)),
+        target_latency_days=latency,
+        step_days=step,
         meta={
             "name": str(cfg.get("name", "data")),
             "timezone": tz,
@@ -276,6 +309,17 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
             "world_dir": world_dir,
         },
     )
+
+
+def _weekly(frames: list[pl.DataFrame], key: str, target: str, columns, latency: int):
+    """Each series' daily frame as ISO weeks; the weekly latency and columns."""
+    out, weekly = [], None
+    for f in frames:
+        site = f[key][0]
+        daily = DailyTable(f.drop(key), target, columns, target_latency_days=latency)
+        weekly = to_weekly(daily, f"series {key}={site}")
+        out.append(weekly.frame.with_columns(pl.lit(site).alias(key)))
+    return out, weekly.target_latency_days, weekly.columns
 
 
 __all__ = ["build_source_panel"]

@@ -54,7 +54,8 @@ def to_weekly(table: DailyTable, where: str) -> DailyTable:
     if table.step_days != 1:
         raise ValueError(f"{where}: to_weekly needs a daily table, got steps of {table.step_days}")
     frame = table.frame.with_columns(
-        week_end=pl.col("date") + pl.duration(days=7 - pl.col("date").dt.weekday())
+        pl.col(table.target).cast(pl.Float64).fill_nan(None),  # NaN is missing, as null
+        week_end=pl.col("date") + pl.duration(days=7 - pl.col("date").dt.weekday()),
     )
     days = frame.group_by("week_end").len()
     partial = days.filter(pl.col("len") < 7)

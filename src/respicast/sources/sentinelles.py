@@ -131,7 +131,7 @@ def _log_gaps(df: pl.DataFrame, path: Path) -> None:
 
 
 def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.DataFrame:
-    geo = options.get("geo")  # e.g. "73" (Midi-Pyrénées); None keeps all regions
+    geo = options.get("geo")  # e.g. "73" (Midi-Pyrénées), or a list of codes; None keeps all
     variables = list(options.get("variables", ["inc100"]))
     parts = []
     for path in files:
@@ -142,7 +142,10 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
         require_columns(df.columns, ["week", "geo_insee", *variables], str(path), skip + 1)
         df = _check_regions(df, path)
         if geo is not None:
-            df = log_skipped(df, pl.col("geo_insee") == str(geo), f"geo_insee != {geo!r}", path)
+            codes = [str(g) for g in geo] if isinstance(geo, list | tuple) else [str(geo)]
+            df = log_skipped(
+                df, pl.col("geo_insee").is_in(codes), f"geo_insee not in {codes}", path
+            )
             if df.height == 0:
                 raise ValueError(f"{path}: no rows for geo_insee={geo!r}")
         df = _iso_weeks(df, path)
