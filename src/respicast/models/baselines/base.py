@@ -98,9 +98,12 @@ class Baseline:
     def load(
         cls, run_dir: RunDir, *, cfg: DictConfig, dm: WindowDataModule, checkpoint: Path | None
     ) -> Baseline:
+        from respicast.models.per_series import PerSeriesForecaster
         from respicast.run_dir import RunError
 
         model = run_dir.read_fitted().get(FITTED_KEY)
+        if isinstance(model, PerSeriesForecaster) and isinstance(model.template, cls):
+            return model  # a panel run: one fitted copy per series
         if not isinstance(model, cls):
             raise RunError(
                 f"{run_dir.fitted_file}: holds no fitted {cls.__name__} (model "
