@@ -93,6 +93,19 @@ COMMANDS: dict[str, Tier] = {
     "python scripts/bench_ensemble.py": Tier("repo-slow"),
     "python scripts/bench_gpu.py": Tier("repo-slow"),
     "python scripts/bench_panel.py": Tier("repo"),
+    "respicast-train data=toulouse_sim_panel_small model=tcn": Tier(FAST),
+    (
+        "respicast-eval data=toulouse_sim_panel_small model=tcn backtest.min_train_years=1 "
+        "backtest.val_days=120"
+    ): Tier(SLOW, timeout=2400),
+    "respicast-train data=toulouse_sim_panel model=tcn": Tier(SLOW, timeout=3600),
+    "respicast-train data=spf_covid_dep model=tcn": Tier(SLOW, timeout=2400),
+    "respicast-train data=sentinelles_ili_weekly model=tcn": Tier(SLOW),
+    "respicast-train data=sentinelles_ili_regions model=tcn": Tier(SLOW, timeout=2400),
+    (
+        "respicast-forecast ckpt_path=<panel run> asof=2021-06-01 "
+        "'series=[all|all|all,toulouse_centre|copd|65-200]'"
+    ): Tier(FAST),
 }
 
 
@@ -160,6 +173,14 @@ def _newest(pattern: str, cwd: Path) -> str:
     return str(found[-1].relative_to(cwd))
 
 
+def _newest_panel_run(cwd: Path) -> str:
+    """The newest train run whose data config names data.series (a panel)."""
+    runs = sorted(cwd.glob("outputs/train/runs/*/config_resolved.yaml"))
+    panels = [r.parent for r in runs if re.search(r"^  series:\s*\n?\s*- ", r.read_text(), re.M)]
+    assert panels, f"no panel run under {cwd}/outputs/train/runs"
+    return str(panels[-1].relative_to(cwd))
+
+
 def substitute(command: str, cwd: Path) -> str:
     """Replace the README's placeholders with what the user would paste from earlier runs."""
     subs = {
@@ -170,6 +191,7 @@ def substitute(command: str, cwd: Path) -> str:
         "outputs/train/multiruns/<date_time>": lambda: _newest("outputs/train/multiruns/2*", cwd),
         "<multirun>": lambda: _newest("outputs/train/multiruns/2*", cwd),
         "<run>": lambda: _newest("outputs/train/runs/*/metrics.json", cwd),
+        "<panel run>": lambda: _newest_panel_run(cwd),
     }
     for key, value in subs.items():
         if key in command:
