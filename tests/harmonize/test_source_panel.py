@@ -99,7 +99,7 @@ def test_panel_matches_the_file(tmp_path):
 
 def test_key_that_is_not_the_site_column(tmp_path):
     path = _write(tmp_path / "s.csv", _rows())
-    with pytest.raises(ValueError, match=r"key 'region'.*site_column: region"):
+    with pytest.raises(ValueError, match=r"\['region'\] is not the site.*site_column: region"):
         build_panel_table(_cfg(path, series=["region"]))
 
 
@@ -111,10 +111,30 @@ def test_key_column_missing_from_the_file(tmp_path):
         build_panel_table(cfg)
 
 
-def test_two_keys_are_refused(tmp_path):
+def test_keys_must_be_the_site_columns(tmp_path):
     path = _write(tmp_path / "s.csv", _rows())
-    with pytest.raises(ValueError, match=r"exactly one key"):
+    with pytest.raises(ValueError, match=r"\['dep', 'age'\] is not the site column\(s\)"):
         build_panel_table(_cfg(path, series=["dep", "age"]))
+
+
+def test_two_site_columns_give_two_keys(tmp_path):
+    # the file's "dep" column holds "<dep>" and a second column the sex: one series per pair
+    rows = _rows()
+    lines = ["dep;sex;jour;hosp;rea"]
+    for sex in ("f", "m"):
+        for r in rows:
+            lines.append(f'"{r["dep"]}";{sex};{r["jour"]};{r["hosp"] + (sex == "m")};{r["rea"]}')
+    path = tmp_path / "two.csv"
+    path.write_text("\n".join(lines) + "\n")
+    cfg = _cfg(str(path), series=["dep", "sex"])
+    cfg["sources"]["spf"]["options"]["site_column"] = ["dep", "sex"]
+    panel = build_panel_table(cfg)
+    assert panel.keys == ["dep", "sex"] and panel.frame.columns[:3] == ["dep", "sex", "date"]
+    assert panel.static_frame().height == 6
+    day = START + dt.timedelta(days=5)
+    one = panel.frame.filter((pl.col("dep") == "01") & (pl.col("date") == day))
+    want = next(r["hosp"] for r in rows if r["dep"] == "01" and r["jour"] == day.isoformat())
+    assert dict(zip(one["sex"], one[panel.target], strict=True)) == {"f": want, "m": want + 1}
 
 
 def test_series_without_observed_target_names_it(tmp_path):

@@ -1,9 +1,10 @@
 """The panel of ``data.series`` when the target is a column of a source (``data.target.source``).
 
-Key mapping: exactly one key, and it is the source's site column. The target source must read
-one site per row from the file's column named like the key (``options.site_column: dep`` with
-``series: [dep]``); the key's values are the sites as written in the file (strings, so "01" and
-"2A" keep their form). A file with several key columns must be given one combined column.
+Key mapping: the keys are the source's site column(s). The target source reads one site per row
+from the file's column named like the key (``options.site_column: dep`` with ``series: [dep]``),
+or from several columns (``site_column: [region, age]`` with ``series: [region, age]``: the site
+is their values joined by "|", split back into one key column each); key values are the sites as
+written in the file (strings, so "01" and "2A" keep their form).
 
 Per series (one site):
 - target: the daily count column ``data.target.column`` of that site's rows (rows of one day are
@@ -66,19 +67,15 @@ def _target_entry(cfg: dict, keys: list[str]) -> tuple[str, dict, str]:
         raise ValueError(
             f"data.target.column is required when the target comes from source {name!r}"
         )
-    if len(keys) != 1:
-        raise ValueError(
-            f"data.series={keys}: a panel of source {name!r} takes exactly one key, its site "
-            "column (combine several key columns of the file into one)"
-        )
     entry = sources[name]
-    site_col = (entry.get("options") or {}).get("site_column") or READER_SITES.get(
-        entry.get("kind")
-    )
-    if site_col != keys[0]:
+    options = entry.get("options") or {}
+    site_col = options.get("site_column") or READER_SITES.get(entry.get("kind"))
+    cols = [site_col] if isinstance(site_col, str) else list(site_col or [])
+    if cols != list(keys):
+        want = list(keys) if len(keys) > 1 else keys[0]
         raise ValueError(
-            f"data.series key {keys[0]!r} is not the site column of target source {name!r}: "
-            f"set data.sources.{name}.options.site_column: {keys[0]} (it is {site_col!r})"
+            f"data.series={list(keys)} is not the site column(s) of target source {name!r}: "
+            f"set data.sources.{name}.options.site_column: {want} (it is {site_col!r})"
         )
     return name, entry, str(tgt["column"])
 
@@ -183,7 +180,7 @@ def _target_source(cfg: dict, keys: list[str], tz: str, world_dir: str | None):
             f"{where}: a panel of data.resolution {'1d' if step == 1 else '1w'} needs a target "
             f"source of resolution {' or '.join(allowed)}, got {meta.resolution}"
         )
-    targets = _series_targets(frame, column, keys[0], tz, where, step)
+    targets = _series_targets(frame, column, _site_key(keys), tz, where, step)
     own = frame.filter(pl.col("variable") != column)
     return targets, own, meta, dict(entry.get("options") or {}), name
 
@@ -260,7 +257,7 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
     step = step_days(cfg)
     tz = cfg.get("timezone", "Europe/Paris")
     tgt = dict(cfg.get("target") or {})
-    key, target_name = keys[0], str(tgt.get("name") or tgt.get("column"))
+    key, target_name = _site_key(keys), str(tgt.get("name") or tgt.get("column"))
     world_dir = _world_dir(cfg)
     targets, own, meta, options, src_name = _target_source(cfg, keys, tz, world_dir)
     others = {k: v for k, v in (cfg.get("sources") or {}).items() if k != src_name}
@@ -277,8 +274,8 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
     latency = int(tgt.get("latency_days", 1))
     if step == 7:  # each series' daily frame to ISO weeks (harmonize.weekly)
         frames, latency, columns = _weekly(frames, key, target_name, columns, latency)
-    frame = pl.concat(frames, how="vertical_relaxed")
-    head = [key, "date", target_name]
+    frame = _split_site(pl.concat(frames, how="vertical_relaxed"), key, keys)
+    head = [*keys, "date", target_name]
     frame = frame.select(*head, *[c for c in frame.columns if c not in head])
     log.info(
         "panel %s: %d series of %s from source %s", cfg.get("name"), len(frames), key, src_name
@@ -288,7 +285,7 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
         target=target_name,
         columns=columns,
         keys=list(keys),
-        static=frame.select(key).unique(maintain_order=True),
+        static=frame.select(keys).unique(maintain_order=True),
         target_latency_days=latency,
         step_days=step,
         meta={
@@ -309,6 +306,21 @@ def build_source_panel(cfg: dict, keys: list[str]) -> PanelTable:
             "world_dir": world_dir,
         },
     )
+
+
+def _site_key(keys: list[str]) -> str:
+    """The column the sites are read into: the key itself, or one joined column for several."""
+    return keys[0] if len(keys) == 1 else "|".join(keys)
+
+
+def _split_site(frame: pl.DataFrame, key: str, keys: list[str]) -> pl.DataFrame:
+    """Several keys: the joined site ("84|65+") split back into one column per key."""
+    if len(keys) == 1:
+        return frame
+    parts = pl.col(key).str.split_exact("|", len(keys) - 1)
+    return frame.with_columns(
+        *[parts.struct.field(f"field_{i}").alias(k) for i, k in enumerate(keys)]
+    ).drop(key)
 
 
 def _weekly(frames: list[pl.DataFrame], key: str, target: str, columns, latency: int):

@@ -6,7 +6,8 @@ options:
   na_values: [n/a, "?"]     # extra missing-value markers (always: "", NA, NaN, nan, -, null, mq)
   date_column: date
   date_format: "%Y-%m-%d"   # strptime format; ignored when the Parquet column is already a date
-  site: chicago             # constant site id, or site_column: <column>
+  site: chicago             # constant site id, or site_column: <column> (or a list of columns:
+                            # the site is their values joined by "|", e.g. a region x age class)
   lat: .. / lon: ..         # optional coordinates of a constant site; site_type: optional type
   columns: {col: {unit: degC, group: weather, variable: temp}}   # variable defaults to col
            # ppb/ppm columns are converted to ug/m3 (EU reference conditions, see units.py);
@@ -160,19 +161,18 @@ def read(files: list[Path], meta: SourceMeta, options: dict, tz: str) -> pl.Data
     date_col = options.get("date_column", "date")
     ignore = set(options.get("ignore") or [])
     site_col = options.get("site_column")
+    site_cols = [site_col] if isinstance(site_col, str) else list(site_col or [])
     parts = []
     for path in files:
         df, opts = _read_table(path, options)
-        require_columns(
-            df.columns, [date_col, *specs, *([site_col] if site_col else [])], str(path)
-        )
-        unlisted = sorted(set(df.columns) - set(specs) - ignore - {date_col, "line", site_col})
+        require_columns(df.columns, [date_col, *specs, *site_cols], str(path))
+        unlisted = sorted(set(df.columns) - set(specs) - ignore - {date_col, "line", *site_cols})
         if unlisted:
             log.info("%s: %d column(s) not configured, not read: %s", path, len(unlisted), unlisted)
         time, day = _times(df, date_col, opts.get("date_format", "%Y-%m-%d"), path, tz)
         site = (
-            pl.col(site_col).str.strip_chars()
-            if site_col
+            pl.concat_str([pl.col(c).str.strip_chars() for c in site_cols], separator="|")
+            if site_cols
             else pl.lit(str(options.get("site", meta.name)))
         )
         df = parse_numbers(
