@@ -93,6 +93,7 @@ COMMANDS: dict[str, Tier] = {
     "python scripts/bench_ensemble.py": Tier("repo-slow"),
     "python scripts/bench_gpu.py": Tier("repo-slow"),
     "python scripts/bench_panel.py": Tier("repo"),
+    "python scripts/bench_panel.py --skill": Tier("repo-slow"),
     # 4-5 min on 2 free cores (7 zone tables, 36 series): verbatim in the slow suite; CI trains
     # and forecasts a panel through tests/forecast/test_panel_forecast.py
     "respicast-train data=toulouse_sim_panel_small model=tcn": Tier(SLOW),
