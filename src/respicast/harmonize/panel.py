@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import logging
 
-import numpy as np
 import polars as pl
 
 from respicast.dataset.panel import PanelTable, with_total
@@ -96,8 +95,7 @@ def build_panel_table(data_cfg) -> PanelTable:
                     _in_rows(target, table).rename({"count": table.target}), on="date", how="left"
                 )
                 frames.append(frame.with_columns(*[pl.lit(v).alias(k) for k, v in sel.items()]))
-                pop = _population(zones, zone) if zone != UNKNOWN_ZONE else 1.0
-                static.append({**sel, "log_population": float(np.log(max(pop, 1.0)))})
+                static.append({**sel, "population": 1.0})  # set by _with_log_population
     if skipped:
         log.warning(
             "data.series: %d series without any admission left out, e.g. %s",
@@ -107,7 +105,30 @@ def build_panel_table(data_cfg) -> PanelTable:
     if not frames:
         raise ValueError(f"data.series={keys}: no series has any admission ({where})")
     panel = _panel_of(cfg, keys, frames, static, first, skipped)
-    return add_totals(panel, cfg.get("totals"))
+    pops = {z: (_population(zones, z) if z != UNKNOWN_ZONE else 1.0) for z in zone_list}
+    return _with_log_population(add_totals(panel, cfg.get("totals")), pops)
+
+
+def _with_log_population(panel: PanelTable, pops: dict) -> PanelTable:
+    """The static input log(population of the series' zones): a total over zones has their
+    summed population, one over outcomes or age bands its zone's (not a sum of logs, nor a sum
+    over the series of one zone, which would put a total far outside its parts' range)."""
+    static = panel.static_frame()
+    zones = static["zone"].to_list() if "zone" in static.columns else [None] * static.height
+    value = [sum(pops.values()) if z in (None, "all") else pops[z] for z in zones]
+    logs = static.drop("population").with_columns(
+        log_population=pl.Series(value, dtype=pl.Float64).clip(1.0, None).log()
+    )
+    return PanelTable(
+        panel.frame,
+        panel.target,
+        panel.columns,
+        panel.keys,
+        logs,
+        panel.target_latency_days,
+        panel.meta,
+        panel.step_days,
+    )
 
 
 def _panel_of(cfg: dict, keys: list[str], frames, static, first, skipped) -> PanelTable:
