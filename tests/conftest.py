@@ -70,6 +70,24 @@ def data_cfg() -> dict:
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in DATA_CFG.items()}
 
 
+# a run of a few batches on the suite's shared small world (outputs/, simulated once under a
+# lock): the data config comes first so a test can swap it
+TINY_RUN = [
+    "data=toulouse_sim_small",
+    "logger=none",
+    "extras.print_config=false",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=3",
+    "+trainer.limit_val_batches=2",
+    "+trainer.enable_progress_bar=false",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_run() -> list[str]:
+    return list(TINY_RUN)
+
+
 def compose_app(name: str, out_dir: Path, overrides: list[str]) -> DictConfig:
     """A Hydra app's config as its main() would see it, with the run dir at out_dir."""
     GlobalHydra.instance().clear()

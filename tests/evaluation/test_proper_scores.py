@@ -236,19 +236,12 @@ def test_quantile_file_is_long_and_monotone(result, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def small_world_runs(tmp_path_factory, compose_app):
+def small_world_runs(tmp_path_factory, compose_app, tiny_run):
     from respicast.cli.train import train
 
     root = tmp_path_factory.mktemp("proper")
     small = [
-        # the suite's shared world under outputs/ (simulated once, under a lock)
-        "data=toulouse_sim_small",
-        "logger=none",
-        "extras.print_config=false",
-        "trainer.max_epochs=1",
-        "+trainer.limit_train_batches=3",
-        "+trainer.limit_val_batches=2",
-        "+trainer.enable_progress_bar=false",
+        *tiny_run,
         "evaluation.bootstrap.n=5",
         # only the horizons read below are scored (scoring is most of a run's time)
         "evaluation.horizons=[1,3,7]",

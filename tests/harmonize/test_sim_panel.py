@@ -9,15 +9,8 @@ import polars as pl
 import pytest
 from omegaconf import OmegaConf
 
-TINY = [
-    # the suite's shared small world under outputs/ (simulated once, under a lock)
-    "data=toulouse_sim_panel_small",
-    "logger=none",
-    "extras.print_config=false",
-    "trainer.max_epochs=1",
-    "+trainer.limit_train_batches=3",
-    "+trainer.limit_val_batches=2",
-    "+trainer.enable_progress_bar=false",
+PANEL = [
+    "data=toulouse_sim_panel_small",  # after the tiny run's own data: this one wins
     "evaluation.bootstrap.n=0",
     "evaluation.horizons=[1,7]",
     "callbacks=none",
@@ -25,11 +18,11 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def panel_run(tmp_path_factory, compose_app):
+def panel_run(tmp_path_factory, compose_app, tiny_run):
     from respicast.cli.train import train
 
     out = tmp_path_factory.mktemp("simpanel") / "tcn"
-    cfg = compose_app("train", out, [*TINY, "model=tcn"])
+    cfg = compose_app("train", out, [*tiny_run, *PANEL, "model=tcn"])
     return out, cfg, train(cfg)
 
 
