@@ -75,3 +75,26 @@ def test_module_refuses_an_unknown_peak_prob(data_cfg, table):
             optimizer=functools.partial(torch.optim.AdamW),
             peak_prob="magic",
         )
+
+
+def test_tail_logit_of_counts_in_the_thousands_matches_scipy():
+    # weekly cases by region: SDs of hundreds, the grid in blocks (models.module.MAX_GRID)
+    rng = np.random.default_rng(3)
+    mu = torch.tensor(rng.uniform(500, 6000, (32, 4)), dtype=torch.float64)
+    k = rng.uniform(2, 40, (32, 4))
+    thr = torch.tensor(rng.uniform(0.5, 2.0, 32), dtype=torch.float64) * mu[:, 0]
+    got = tail_logit(mu, torch.log(torch.tensor(k)), thr).numpy()
+    m = np.floor(thr.numpy())[:, None]
+    sf = stats.nbinom.sf(m, k, k / (k + mu.numpy()))
+    with np.errstate(divide="ignore"):
+        want = np.log(sf) - np.log1p(-sf)
+    ok = np.abs(want) < 12  # probabilities in [6e-6, 1 - 6e-6]; p within 2e-3 everywhere
+    assert ok.sum() > 50
+    np.testing.assert_allclose(got[ok], want[ok], atol=0.05)
+    np.testing.assert_allclose(torch.sigmoid(torch.tensor(got)).numpy(), sf, atol=2e-3)
+    got_p = tail_logit(mu, None, thr).numpy()
+    sf_p = stats.poisson.sf(m, mu.numpy())
+    with np.errstate(divide="ignore"):
+        want_p = np.log(sf_p) - np.log1p(-sf_p)
+    ok_p = np.abs(want_p) < 20
+    np.testing.assert_allclose(got_p[ok_p], want_p[ok_p], atol=1e-4)

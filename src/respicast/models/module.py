@@ -28,6 +28,8 @@ LIKELIHOODS = ("poisson", "negbin")
 # where the peak probability comes from: the separate logit head, the count distribution's tail
 # P(Y > threshold) (coherent with the count forecast), or that tail's logit corrected by the head
 PEAK_PROBS = ("head", "tail", "tail_head")
+TAIL_SDS = 12  # standard deviations of the count distribution a tail sum spans
+MAX_GRID = 2048  # pmf terms per element of a tail sum at most (see tail_logit)
 
 
 def count_nll(y: torch.Tensor, mu: torch.Tensor, log_k: torch.Tensor | None) -> torch.Tensor:
@@ -49,22 +51,37 @@ def tail_logit(
 ) -> torch.Tensor:
     """logit P(Y > threshold) for Y ~ Poisson(mu) or NB(mu, k); mu [B, H], threshold [B].
 
-    Counts are integers, so P(Y > 4.3) = 1 - P(Y <= 4). The CDF is a sum of pmf terms up to the
-    largest threshold in the batch, in float64 so small tails keep their precision. Undefined
-    thresholds (nan) give nan.
+    Counts are integers, so P(Y > 4.3) = 1 - P(Y <= 4). The smaller of the two sides is summed
+    from pmf terms in float64, so small tails keep their precision: P(Y > m) over m+1 .. m+W when
+    m lies above the mean, P(Y <= m) over m-W+1 .. m below it, with W = TAIL_SDS standard
+    deviations (the mass beyond is negligible). An element's grid is at most MAX_GRID points:
+    exact (one point a count) up to an SD of ~170, blocks of counts beyond, so weekly counts in
+    the thousands cost what daily ones do (a training step on the ILI regions: 3.2 s before, 0.2 s
+    now). With blocks, P is within ~2e-3 (logit 0.05) for NB with k ≥ 2, ~1e-6 in logit for
+    Poisson; a very skewed NB (k < 1, mean in the hundreds) is off by up to ~0.2 in logit.
+    Undefined thresholds give nan.
     """
     thr = threshold[:, None].expand_as(mu).double()
     undefined = ~torch.isfinite(thr)
     m = torch.floor(torch.nan_to_num(thr, nan=-1.0)).clamp_min(-1.0)
-    ys = torch.arange(int(m.max().item()) + 1, device=mu.device, dtype=torch.float64)
-    y = ys.expand(*mu.shape, len(ys))
-    mu64 = mu.double()[..., None].expand_as(y)
+    mu64 = mu.double().clamp_min(1e-9)
+    var = mu64 if log_k is None else mu64 + mu64**2 / torch.exp(log_k.double()).expand_as(mu64)
+    # per element: W = TAIL_SDS SDs; beyond MAX_GRID counts, blocks of `stride` counts weigh
+    # their midpoint's pmf (a pmf of SD s changes little over s / 170 counts)
+    width = torch.ceil(TAIL_SDS * torch.sqrt(var.detach())) + 8
+    stride = torch.ceil(width / MAX_GRID)
+    n = int(torch.ceil(width / stride).max().item())
+    upper = m >= mu64  # sum the upper tail; else the lower side up to m
+    start = torch.where(upper, m + 1, (m - width + 1).clamp_min(0))
+    steps = torch.arange(n, device=mu.device, dtype=torch.float64)
+    y = start[..., None] + stride[..., None] * steps + (stride[..., None] - 1) / 2
+    inside = torch.where(upper[..., None], y > m[..., None], y <= m[..., None])
     lk = None if log_k is None else log_k.double().expand_as(mu)[..., None].expand_as(y)
-    logpmf = -count_nll(y, mu64, lk)
-    logpmf = torch.where(y <= m[..., None], logpmf, torch.full_like(logpmf, -torch.inf))
-    log_cdf = torch.logsumexp(logpmf, dim=-1).clamp(max=-1e-12)
-    log_sf = torch.log(-torch.expm1(log_cdf))
-    logit = (log_sf - log_cdf).float()
+    logpmf = -count_nll(y, mu64[..., None].expand_as(y), lk) + torch.log(stride)[..., None]
+    logpmf = torch.where(inside, logpmf, torch.full_like(logpmf, -torch.inf))
+    log_side = torch.logsumexp(logpmf, dim=-1).clamp(max=-1e-12)  # log P of the summed side
+    log_other = torch.log(-torch.expm1(log_side))
+    logit = torch.where(upper, log_side - log_other, log_other - log_side).float()
     return torch.where(undefined, torch.full_like(logit, torch.nan), logit)
 
 
