@@ -19,7 +19,6 @@ import polars as pl
 from respicast.dataset.datamodule import WindowDataModule, _origin_split
 from respicast.dataset.panel import PanelTable, build_panel_windows
 from respicast.dataset.windows import WindowSet
-from respicast.models.dims import Dims
 
 log = logging.getLogger(__name__)
 
@@ -254,17 +253,6 @@ class PanelDataModule(WindowDataModule):
         """The key columns of each entry of a series-index array."""
         keys = self.series_table().select(self.keys)
         return keys[np.asarray(series, dtype=np.int64).tolist()]
-
-    @property
-    def dims(self) -> Dims:
-        ws = self.windows
-        return Dims(
-            lookback=ws.lookback,
-            horizon=ws.horizon,
-            n_past=ws.past.shape[2],
-            n_future=ws.future.shape[2],
-            has_history="history" in self.groups,
-        )
 
 
 def make_datamodule(data_cfg, seed: int = 0) -> WindowDataModule:
