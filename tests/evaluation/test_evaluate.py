@@ -159,6 +159,8 @@ def test_bad_inputs_are_named(frames):
         evaluate_predictions(val, test.drop("peak_prob"), CFG, REF)
     with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
         evaluate_predictions(val, test.with_columns(pl.col("peak_prob") * 3), CFG, REF)
+    with pytest.raises(ValueError, match="'test'.*NaN"):
+        evaluate_predictions(val, test.with_columns(pl.col("peak_prob") * float("nan")), CFG, REF)
     with pytest.raises(ValueError, match="evaluation.*unknown key.*'calibraton'"):
         evaluate_predictions(val, test, {"calibraton": "platt"}, REF)
     with pytest.raises(ValueError, match="evaluation.decision.rule"):

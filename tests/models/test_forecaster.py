@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import polars as pl
 import pytest
 from omegaconf import OmegaConf
 
@@ -52,6 +55,19 @@ def test_predictions_frame_has_a_dispersion_column_only_when_given(data):
     per_h = Prediction.of(np.ones((n, h)), np.full((n, h), 0.5), np.arange(1.0, h + 1))
     frame = predictions_frame(test, per_h, model="m", split="test")
     assert frame.filter(frame["horizon"] == 2)["dispersion"].unique().to_list() == [2.0]
+
+
+def test_rows_without_a_threshold_get_a_null_probability_and_label(data):
+    # a series still short of history (weekly OSCOUR panel): nan from the model becomes null,
+    # which evaluation counts as unlabelled; a nan where a threshold exists stays an error
+    _, test = data
+    n, h = test.y_count.shape
+    ws = dataclasses.replace(test, threshold=np.where(np.arange(n) < 5, np.nan, test.threshold))
+    prob = np.where(np.isfinite(ws.threshold)[:, None], 0.3, np.nan) * np.ones((n, h))
+    frame = predictions_frame(ws, Prediction.of(np.ones((n, h)), prob), model="m", split="test")
+    assert frame["peak_prob"].null_count() == 5 * h
+    assert frame.filter(pl.col("peak_prob").is_null())["threshold"].is_nan().all()
+    assert not frame["peak_prob"].is_nan().any()
 
 
 def test_the_config_target_decides_the_forecaster():

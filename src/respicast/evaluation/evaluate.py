@@ -110,6 +110,12 @@ def _check_frame(df: pl.DataFrame, name: str) -> None:
         raise ValueError(
             f"predictions frame {name!r}: missing column(s) {missing} (architecture §5)"
         )
+    nan = df.filter(pl.col("peak_prob").is_nan()).height
+    if nan:
+        raise ValueError(
+            f"predictions frame {name!r}: column 'peak_prob' has {nan} NaN value(s); a model "
+            "without a probability for a row writes null (no threshold yet), not NaN"
+        )
     bad = df.filter(pl.col("peak_prob").is_not_null() & ~pl.col("peak_prob").is_between(0.0, 1.0))
     if bad.height:
         raise ValueError(

@@ -34,6 +34,10 @@ def predictions_frame(
     column when the model has a count distribution of its own."""
     n, h = ws.y_count.shape
     peak = ws.y_peak.reshape(-1)
+    # no threshold (too little history yet): no label and no probability, both null
+    prob = np.where(
+        np.repeat(np.isfinite(ws.threshold), h), prediction.peak_prob.reshape(-1), np.nan
+    )
     frame = pl.DataFrame(
         {
             "origin_date": np.repeat(ws.origins, h),
@@ -42,7 +46,7 @@ def predictions_frame(
             "observed": ws.y_count.reshape(-1).astype(float),
             "predicted": prediction.counts.reshape(-1),
             "peak": pl.Series(peak, dtype=pl.Float64).fill_nan(None).cast(pl.Int8),
-            "peak_prob": prediction.peak_prob.reshape(-1),
+            "peak_prob": pl.Series(prob, dtype=pl.Float64).fill_nan(None),
             "threshold": np.repeat(ws.threshold, h).astype(float),
             "model": [model] * (n * h),
             "split": [split] * (n * h),
