@@ -4,6 +4,7 @@ Usage: python scripts/bench_panel.py [--series 100] [--years 12] [--lookback 56]
        python scripts/bench_panel.py --sweep 10,30,100   (one child process per series count)
        python scripts/bench_panel.py --skill [--data toulouse_sim_panel_small] [--model tcn]
                                      [--max-epochs N] [--n-boot 1000] [--limit-series N]
+                                     [--target both|series|total]
                                      [--save-dir DIR] [--extra OVERRIDE ...]
 
 Timing mode: PanelTable -> PanelWindows for S daily series x Y years. Prints one JSON line per
@@ -356,6 +357,14 @@ def _d(r: dict) -> str:
 
 
 def skill_table(res: dict) -> str:
+    lines = _series_lines(res) if "global_vs_series" in res else []
+    if "city_total" in res:
+        lines += _total_lines(res)
+    lines.append(f"fit seconds: {res['timings_summary']}")
+    return "\n".join(lines)
+
+
+def _series_lines(res: dict) -> list[str]:
     g = res["global_vs_series"]
     lines = [
         f"1. global vs per-series ({g['n_series']} leaf series, {res['model']}, test rows "
@@ -370,8 +379,12 @@ def skill_table(res: dict) -> str:
             f"{_f(r['series_prob']):>16} | {_d(r):<24} | {_f(r['macro_global_prob']):>12} | "
             f"{_f(r['macro_series_prob'])} ({r['macro_series']}/{r['series']})"
         )
+    return lines
+
+
+def _total_lines(res: dict) -> list[str]:
     c = res["city_total"]
-    lines += [
+    lines = [
         f"2. city total (rows {c['rows']}; mismatching {c['mismatch']})",
         "  h | n   | n_pos | AUROC bottom-up | direct | city  | Δ bottom-up − city       | "
         "Δ direct − city",
@@ -382,8 +395,7 @@ def skill_table(res: dict) -> str:
             f"  {h} | {b['n']:<3} | {b['n_pos']:<5} | {_f(b['bottom_up_prob']):>15} | "
             f"{_f(d['direct_prob']):>6} | {_f(b['city_prob'])} | {_d(b):<24} | {_d(d)}"
         )
-    lines.append(f"fit seconds: {res['timings_summary']}")
-    return "\n".join(lines)
+    return lines
 
 
 def run_skill(args: argparse.Namespace) -> None:
@@ -417,8 +429,9 @@ def run_skill(args: argparse.Namespace) -> None:
             "seed": int(cfg.seed),
             "n_boot": args.n_boot,
         }
-        res["global_vs_series"] = skill_global_vs_series(cfg, panel, args, tmp, timings)
-        if not args.limit_series:
+        if args.target in ("both", "series"):
+            res["global_vs_series"] = skill_global_vs_series(cfg, panel, args, tmp, timings)
+        if not args.limit_series and args.target in ("both", "total"):
             res["city_total"] = skill_city_total(cfg, panel, args, tmp, timings)
     series_s = [v for k, v in timings.items() if k.startswith("series")]
     res["timings"] = timings
@@ -430,7 +443,7 @@ def run_skill(args: argparse.Namespace) -> None:
         "city": timings.get("city"),
         "wall": round(time.perf_counter() - t_all, 1),
     }
-    if "city_total" in res:
+    if "city_total" in res or "global_vs_series" in res:
         print(skill_table(res))
     print(json.dumps(res, default=float))
 
@@ -450,6 +463,9 @@ def main() -> None:
     ap.add_argument("--max-epochs", type=int, default=None, help="--skill: default the trainer's")
     ap.add_argument("--n-boot", type=int, default=1000, help="--skill: bootstrap resamples")
     ap.add_argument("--limit-series", type=int, default=0, help="--skill: first N series only")
+    ap.add_argument(
+        "--target", choices=("both", "series", "total"), default="both", help="--skill: which"
+    )
     ap.add_argument("--save-dir", default="", help="--skill: write the test predictions here")
     ap.add_argument("--extra", nargs="*", default=[], help="--skill: more config overrides")
     args = ap.parse_args()
