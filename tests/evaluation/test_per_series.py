@@ -126,6 +126,6 @@ def test_series_table_and_report_show_wis_and_coverage_next_to_auroc(tmp_path):
     assert "WIS h=2" in header
     row = next(line for line in text.splitlines() if line.startswith("| mid |"))
     mid = [metrics[f"series/mid/{m}_h1"] for m in ("auroc", "wis", "cover80")]
-    assert f"| {mid[0]:.3f} | " in row and f" {mid[1]:.2f} | {mid[2]:.2f} |" in row
+    assert f"| {mid[0]:.3f} | " in row and f" {mid[1]:.3f} | {mid[2]:.2f} |" in row
     macro = next(line for line in text.splitlines() if line.startswith("| macro mean |"))
-    assert f"{metrics['test/wis_macro_h2']:.2f}" in macro
+    assert f"{metrics['test/wis_macro_h2']:.3f}" in macro

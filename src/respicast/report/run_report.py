@@ -456,7 +456,7 @@ def _series_section(doc: Document, metrics: dict, split: str) -> None:
     cols = (
         ("AUROC", "auroc", 3),
         ("n_pos", "n_pos", 0),
-        ("WIS", "wis", 2),
+        ("WIS", "wis", 3),
         ("cov80", "cover80", 2),
     )
     doc.heading(f"Series ({split})")
