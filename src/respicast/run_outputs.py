@@ -208,7 +208,8 @@ def write_outputs(
         from respicast.evaluation.coherence import coherence_metrics
         from respicast.evaluation.per_series import per_series_metrics
 
-        metrics.update(per_series_metrics(result.test, dm.keys))
+        levels = load_config(cfg.evaluation).quantile_levels  # the pooled scores' levels
+        metrics.update(per_series_metrics(result.test, dm.keys, levels))
         metrics.update(coherence_metrics(result.test, dm.keys))
     predictions = pl.concat([result.val, result.test], how="diagonal_relaxed")
     run_dir = RunDir(out_dir)

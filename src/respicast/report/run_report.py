@@ -444,25 +444,42 @@ def _series_section(doc: Document, metrics: dict, split: str) -> None:
         return
     from respicast.evaluation.per_series import series_table
 
-    horizons = [h for h in _horizons_in(metrics, split) if f"{split}/auroc_macro_h{h}" in metrics]
+    horizons = [
+        h
+        for h in _horizons_in(metrics, split)
+        if f"{split}/auroc_macro_h{h}" in metrics or f"{split}/wis_macro_h{h}" in metrics
+    ]
+    if not horizons:
+        return
     shown = [h for h in horizons if h in (horizons[0], 3, horizons[-1])]
     table = series_table(metrics, shown)
+    cols = (
+        ("AUROC", "auroc", 3),
+        ("n_pos", "n_pos", 0),
+        ("WIS", "wis", 3),
+        ("cov80", "cover80", 2),
+    )
     doc.heading(f"Series ({split})")
-    headers = ["series"] + [f"{what} h={h}" for h in shown for what in ("AUROC", "n_pos")]
+    headers = ["series"] + [f"{name} h={h}" for h in shown for name, _, _ in cols]
     rows = [
-        [r["series"]]
-        + [c for h in shown for c in (fmt(r[f"auroc_h{h}"], 3), fmt(r[f"n_pos_h{h}"], 0))]
+        [r["series"]] + [fmt(r[f"{m}_h{h}"], d) for h in shown for _, m, d in cols]
         for r in table.iter_rows(named=True)
     ]
     rows.append(
         ["macro mean"]
-        + [c for h in shown for c in (fmt(metrics.get(f"{split}/auroc_macro_h{h}"), 3), "")]
+        + [
+            "" if m == "n_pos" else fmt(metrics.get(f"{split}/{m}_macro_h{h}"), d)
+            for h in shown
+            for _, m, d in cols
+        ]
     )
     doc.table(headers, rows)
     doc.paragraph(
         "One row per series of the panel (data.series), each scored alone; 'macro mean' averages "
-        "the series with both classes at that horizon, the metrics table above pools every "
-        "series' rows (micro). A series with no peak at a horizon has no AUROC."
+        "the series that have the score at that horizon, the metrics table above pools every "
+        "series' rows (micro). A series with no peak at a horizon has no AUROC. WIS and cov80 "
+        "(share of rows inside the central 80 % interval) are those of the count distribution "
+        "the pooled proper scores use; WIS is in counts, so it grows with the series' size."
     )
 
 
