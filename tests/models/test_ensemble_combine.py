@@ -4,11 +4,20 @@ loaded from trained runs (model.members.<label>: {run: <dir>})."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
+from omegaconf import OmegaConf
 from scipy import stats
 
+from respicast.cli.train import train
+from respicast.dataset.datamodule import WindowDataModule
 from respicast.models.baselines import Climatology, Persistence
 from respicast.models.baselines.synthetic import make_windowset, split
 from respicast.models.ensemble import Ensemble
@@ -18,6 +27,9 @@ from respicast.models.ensemble_combine import (
     min_wis_weights,
     quantile_average,
 )
+from respicast.models.ensemble_loaded import LoadedMember
+from respicast.run_dir import RunDir, RunError
+from respicast.trained_run import load_model, load_run
 
 # two NB members (scipy's n = k, p = k / (k + mu)) and their weights
 W, MU, K = np.array([0.3, 0.7]), np.array([4.0, 12.0]), np.array([3.0, 8.0])
@@ -135,3 +147,120 @@ def test_a_quantile_average_ensemble_fits_weights_on_val_only(data, weights):
     hidden = dataclasses.replace(test, y_count=np.full_like(test.y_count, np.nan))
     np.testing.assert_array_equal(ens.predict(hidden).peak_prob, pred.peak_prob)
     np.testing.assert_array_equal(ens.refit(tr).member_weights(w.shape[1]), w)
+
+
+# -- members loaded from trained runs -------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+# two horizons and a short val part keep the runs quick (as tests/models/test_ensemble.py)
+SHORT = ["data.horizon=2", "data.split.val_start=2020-12-01", "evaluation.bootstrap.n=0"]
+
+
+@pytest.fixture(scope="module")
+def clim_run(tmp_path_factory, tiny_run, compose_app) -> Path:
+    """A climatology run (refit=true, the default) written by respicast-train."""
+    out = tmp_path_factory.mktemp("clim_run")
+    train(compose_app("train", out, [*tiny_run, *SHORT, "model=climatology"]))
+    return out
+
+
+def _ensemble_cfg(compose_app, out: Path, tiny_run, *extra: str):
+    overrides = [*tiny_run, *SHORT, "model=ensemble", "~model@model.members.net", *extra]
+    return compose_app("train", out, overrides)
+
+
+def test_train_cli_combines_a_loaded_run_without_retraining_it(clim_run, tmp_path, tiny_run):
+    before = (clim_run / "fitted.pkl").read_bytes()
+    out = tmp_path / "ens"
+    cmd = [
+        sys.executable,
+        "-m",
+        "respicast.cli.train",
+        *tiny_run,
+        *SHORT,
+        "model=ensemble",
+        "~model@model.members.net",
+        f"+model.members.clim={{run:{clim_run}}}",
+        "model.weights=inverse_wis",
+        f"hydra.run.dir={out}",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (clim_run / "fitted.pkl").read_bytes() == before  # loaded, not retrained
+    rd = RunDir(out)
+    state = rd.read_fitted()["ensemble"]
+    assert state["labels"] == ["glm", "clim"]
+    assert state["loaded"] == {"clim": str(clim_run.resolve())}
+    assert not rd.member("clim").path.exists()  # no files of its own in the ensemble's run
+    assert "baseline" in rd.member("glm").read_fitted()  # the GLM was trained here
+    np.testing.assert_allclose(state["weights"].sum(axis=0), 1.0)
+    # the weights were fitted on the climatology run's saved (first-fit) val predictions
+    val_saved = (
+        pl.read_parquet(clim_run / "predictions.parquet")
+        .filter(pl.col("split") == "val")
+        .sort("origin_date", "horizon")  # the file is grouped by horizon
+    )
+    run = load_run(out)
+    dm = WindowDataModule(run.cfg.data, seed=run.cfg.seed)
+    dm.setup()
+    member = LoadedMember.open("clim", clim_run, run.cfg, dm, first_fit=True)
+    got = member.predict(dm.part("val")).counts.reshape(-1)
+    np.testing.assert_allclose(got, val_saved["predicted"].to_numpy())
+    with pytest.raises(RunError, match="model.members.clim.run=.*saved validation predictions"):
+        member.predict(dm.part("test"))
+    # loaded back, the ensemble predicts the test part as the run did
+    run.setup_data(dm)
+    model = load_model(run, dm)
+    assert isinstance(model.members["clim"], LoadedMember) and not model.members["clim"].first_fit
+    pred = pl.read_parquet(out / "predictions.parquet").filter(pl.col("split") == "test")
+    want = pred.filter(pl.col("horizon") == 1).sort("origin_date")["predicted"].to_numpy()
+    np.testing.assert_allclose(model.predict(dm.part("test")).counts[:, 0], want, rtol=1e-6)
+
+
+def _copy(run: Path, to: Path) -> Path:
+    shutil.copytree(run, to)
+    return to
+
+
+def _open(label: str, path, cfg):
+    dm = WindowDataModule(cfg.data, seed=cfg.seed)
+    dm.setup()
+    return LoadedMember.open(label, path, cfg, dm, first_fit=True)
+
+
+def test_bad_loaded_members_are_named(clim_run, tmp_path, tiny_run, compose_app):
+    cfg = _ensemble_cfg(compose_app, tmp_path / "ens", tiny_run)
+    key = "model.members.old.run"
+    with pytest.raises(RunError, match=f"{key}=.*nowhere: no such run dir"):
+        _open("old", tmp_path / "nowhere", cfg)
+    no_fit = _copy(clim_run, tmp_path / "no_fit")
+    (no_fit / "fitted.pkl").unlink()
+    with pytest.raises(RunError, match=f"{key}=.*no_fit: .*no fitted.pkl"):
+        _open("old", no_fit, cfg)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunError, match=f"{key}=.*empty: .*no config_resolved.yaml"):
+        _open("old", tmp_path / "empty", cfg)
+    # a deep net's run without its checkpoints
+    deep = _copy(clim_run, tmp_path / "deep")
+    run_cfg = OmegaConf.load(deep / "config_resolved.yaml")
+    run_cfg.model = compose_app("train", tmp_path / "y", [*tiny_run, "model=lstm"]).model
+    OmegaConf.save(run_cfg, deep / "config_resolved.yaml")
+    with pytest.raises(RunError, match=f"{key}=.*deep: .*without any checkpoint"):
+        _open("old", deep, cfg)
+    # trained on another horizon, another lookback: every difference named
+    other = compose_app("train", tmp_path / "z", [*tiny_run, *SHORT, "data.horizon=3"])
+    with pytest.raises(RunError, match=f"{key}=.*another data config.*data.horizon: run 2"):
+        _open("old", clim_run, other)
+    norefit = compose_app("train", tmp_path / "z", [*tiny_run, *SHORT, "refit=false"])
+    with pytest.raises(RunError, match=f"{key}=.*refit=True, the ensemble with refit=False"):
+        _open("old", clim_run, norefit)
+
+
+def test_a_loaded_member_refuses_a_backtest(clim_run, tmp_path, tiny_run, compose_app):
+    from respicast.cli.evaluate import backtest
+
+    overrides = [*tiny_run, *SHORT, "model=ensemble", f"+model.members.clim={{run:{clim_run}}}"]
+    cfg = compose_app("eval", tmp_path, overrides)
+    with pytest.raises(ValueError, match="model.members.clim.run: a member loaded from a trained"):
+        backtest(cfg)
+    assert not (tmp_path / "fold_0").exists()  # refused before any fold trained

@@ -34,6 +34,7 @@ from respicast.models.ensemble_combine import (
     quantile_average,
     simplex_grid,
 )
+from respicast.models.ensemble_loaded import LoadedMember, is_loaded
 from respicast.models.forecaster import Prediction, forecaster_class
 
 if TYPE_CHECKING:
@@ -82,7 +83,11 @@ class Ensemble:
         """The members' own model objects, unchecked (config tests)."""
         from respicast.models.forecaster import instantiate_model
 
-        members = {str(k): instantiate_model(v, dims) for k, v in model_cfg.members.items()}
+        members = {
+            str(k): instantiate_model(v, dims)
+            for k, v in model_cfg.members.items()
+            if not is_loaded(v)  # a trained run's model: nothing to instantiate
+        }
         return cls._labelled(model_cfg, members)
 
     @classmethod
@@ -113,6 +118,10 @@ class Ensemble:
             log.info("ensemble: members train without the run's loggers (one log per training)")
         members, cfgs = {}, {}
         for i, label in enumerate(_labels(cfg)):
+            given = cfg.model.members[label]
+            if is_loaded(given):  # a trained run's model: loaded, not trained
+                members[label] = LoadedMember.open(label, given.run, cfg, dm, first_fit=True)
+                continue
             cfgs[label] = member_config(cfg, label, i)
             seed_everything(int(cfgs[label].seed), workers=True)
             members[label] = build_forecaster(cfgs[label], dm)
@@ -254,6 +263,10 @@ class Ensemble:
             "labels": list(self.members),
             "weights": self.weights_,
             "val_k": self.val_k_,
+            # members loaded from other runs stay there: where (absolute, as they were loaded)
+            "loaded": {
+                lb: str(m.path) for lb, m in self.members.items() if isinstance(m, LoadedMember)
+            },
         }
         run_dir.write_fitted(state)
 
@@ -277,7 +290,11 @@ class Ensemble:
                 f"{run_dir.fitted_file}: holds no fitted ensemble; rerun respicast-train"
             )
         members, cfgs = {}, {}
+        loaded = state.get("loaded") or {}
         for i, label in enumerate(state["labels"]):
+            if label in loaded:  # the final model of the run it came from, checked again
+                members[label] = LoadedMember.open(label, loaded[label], cfg, dm, first_fit=False)
+                continue
             cfgs[label] = member_config(cfg, label, i)
             member_cls = forecaster_class(cfgs[label].model)
             rd = run_dir.member(label)
@@ -303,6 +320,8 @@ def member_config(cfg: DictConfig, label: str, index: int) -> DictConfig:
     members = cfg.model.get("members") or {}
     if label not in members:
         raise ValueError(f"model.members: no member {label!r} (members: {list(members)})")
+    if is_loaded(members[label]):
+        raise ValueError(f"model.members.{label}: loaded from a run, it has no model config")
     if "members" in members[label]:
         raise ValueError(f"model.members.{label}: an ensemble cannot be a member of an ensemble")
     run = RunDir(Path(str(cfg.trainer.default_root_dir)))
