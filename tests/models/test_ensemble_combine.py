@@ -23,6 +23,7 @@ from respicast.models.baselines.synthetic import make_windowset, split
 from respicast.models.ensemble import Ensemble
 from respicast.models.ensemble_combine import (
     averaged_quantiles,
+    count_ppf,
     linear_pool,
     min_wis_weights,
     quantile_average,
@@ -47,6 +48,19 @@ def _fine_vincent(n: int = 200_000) -> np.ndarray:
 
 def _col(x):
     return np.asarray(x, float)[:, None, None]  # [M] -> [M, N=1, H=1]
+
+
+def test_count_ppf_is_scipys_ppf_far_into_the_tails():
+    rng = np.random.default_rng(3)
+    n = 20_000
+    mu, k = np.exp(rng.uniform(-4, 8, n)), np.exp(rng.uniform(-3, 6, n))
+    k[::3] = np.inf
+    p = rng.uniform(0, 1, n)
+    p[::5], p[1::5] = rng.uniform(0, 1e-6, p[::5].size), 1 - rng.uniform(0, 1e-6, p[1::5].size)
+    kk = np.where(np.isinf(k), 1.0, k)
+    want = np.where(np.isinf(k), stats.poisson.ppf(p, mu), stats.nbinom.ppf(p, kk, kk / (kk + mu)))
+    np.testing.assert_array_equal(count_ppf(p, mu, k), want)
+    assert np.all(np.isnan(count_ppf([0.0, 1.0, 0.5], [3.0, 3.0, np.nan], 2.0)))
 
 
 def test_averaged_quantiles_are_the_weighted_mean_of_the_members_quantiles():
@@ -180,7 +194,8 @@ def test_train_cli_combines_a_loaded_run_without_retraining_it(clim_run, tmp_pat
         "model=ensemble",
         "~model@model.members.net",
         f"+model.members.clim={{run:{clim_run}}}",
-        "model.weights=inverse_wis",
+        "model.combine=quantile_average",
+        "model.weights=min_wis",
         f"hydra.run.dir={out}",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}

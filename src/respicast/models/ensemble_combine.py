@@ -17,7 +17,7 @@ Q_i the member's NB quantile function, i.e. the distribution of sum_i w_i Q_i(U)
   rho_ij of Q_i(U) and Q_j(U) estimated on a grid of GRID mid-point levels (exact for one member
   and for identical members, rho = 1; approximated otherwise);
 - peak probability: P(Q(U) > threshold), the exceedance of the averaged variable itself, found by
-  bisection on the level where Q crosses the threshold (to 1e-12, with exact quantiles); it is
+  bisection on the level where Q crosses the threshold (to 1e-10, with exact quantiles); it is
   not a weighted mean of the members' peak probabilities, and a member's own peak head (a deep
   net's classifier) plays no part: only its count distribution does. The averaged variable is
   not integer-valued, so the threshold is compared as it is (no floor): for one member this is
@@ -29,12 +29,63 @@ Q_i the member's NB quantile function, i.e. the distribution of sum_i w_i Q_i(U)
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from respicast.evaluation.quantiles import count_fn
 
 COMBINES = ("linear_pool", "quantile_average")
-GRID = 128  # mid-point levels the quantile functions' correlations are estimated on
-BISECT = 42  # halvings of the level bracket: widths below 1e-12
+GRID = 64  # mid-point levels for the correlations (the tests' example: variance within 2e-4)
+BISECT = 36  # halvings of the level bracket: widths below 1e-10
+
+
+def count_ppf(p, mu, k) -> np.ndarray:
+    """NB / Poisson quantiles min{y: F(y) >= p}, as scipy's ppf but several times faster: a
+    Cornish-Fisher guess, a bracket lo < q <= hi with F(lo) < p <= F(hi) grown by doubling steps,
+    then integer bisection, all with the CDF (special functions). Arguments broadcast; p outside
+    (0, 1) or a NaN mean give NaN."""
+    p, mu, k = np.broadcast_arrays(*(np.asarray(a, float) for a in (p, mu, k)))
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(mu) & (p > 0) & (p < 1)
+    p, mu, k = p[ok], np.clip(mu[ok], 1e-9, None), k[ok]
+    pois = np.isinf(k)
+    kk = np.where(pois, 1.0, k)
+    prob = kk / (kk + mu)
+
+    def reaches(q, i):  # F(q) >= p for the elements i; F(-1) = 0
+        qq = np.maximum(q, 0.0)
+        c = np.where(pois[i], special.pdtr(qq, mu[i]), special.betainc(kk[i], qq + 1, prob[i]))
+        return (q >= 0) & (c >= p[i])
+
+    var = member_variance(mu, k)
+    z = special.ndtri(p)
+    skew = (2 * var - mu) / (mu * np.sqrt(var))
+    guess = mu + np.sqrt(var) * (z + np.clip(skew, 0, 3) * (z**2 - 1) / 6)
+    guess = np.maximum(np.round(np.nan_to_num(guess, nan=0.0, posinf=0.0)), 0.0)
+    at = reaches(guess, np.arange(p.size))
+    lo, hi = np.where(at, guess - 1, guess), np.where(at, guess, guess + 1)
+    step = np.ones_like(guess)
+    grow = np.flatnonzero(at & (lo >= 0))  # F(lo) may still reach p: move lo down
+    while grow.size:
+        r = reaches(lo[grow], grow)
+        hi[grow[r]] = lo[grow[r]]
+        step[grow] *= 2
+        lo[grow[r]] = np.maximum(lo[grow[r]] - step[grow[r]], -1.0)
+        grow = grow[r & (lo[grow] >= 0)]
+    grow = np.flatnonzero(~at)  # F(hi) may not reach p yet: move hi up
+    while grow.size:
+        r = reaches(hi[grow], grow)
+        lo[grow[~r]] = hi[grow[~r]]
+        step[grow] *= 2
+        hi[grow[~r]] += step[grow[~r]]
+        grow = grow[~r]
+    act = np.flatnonzero(hi - lo > 1)
+    while act.size:
+        mid = np.floor((lo[act] + hi[act]) / 2)
+        r = reaches(mid, act)
+        hi[act[r]], lo[act[~r]] = mid[r], mid[~r]
+        act = act[hi[act] - lo[act] > 1]
+    out[ok] = hi
+    return out
 
 
 def member_variance(mu: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -67,7 +118,7 @@ def averaged_quantiles(w: np.ndarray, mu: np.ndarray, k: np.ndarray, levels) -> 
     """[..., L] Vincentized quantiles sum_i w_i Q_i(level): w [M] or broadcastable to mu [M, ...]."""
     levels = np.asarray(levels, float)
     mu_, k_ = np.asarray(mu, float)[..., None], np.asarray(k, float)[..., None]
-    q = count_fn("ppf", levels, mu_, k_)  # [M, ..., L]
+    q = count_ppf(levels, mu_, k_)  # [M, ..., L]
     w = np.asarray(w, float).reshape(np.shape(w) + (1,) * (q.ndim - np.ndim(w)))
     return np.sum(w * q, axis=0)
 
@@ -78,7 +129,7 @@ def quantile_cov(mu: np.ndarray, k: np.ndarray, grid: int = GRID) -> np.ndarray:
     m = mu.shape[0]
     sd = np.sqrt(member_variance(mu, k))
     levels = (np.arange(grid) + 0.5) / grid
-    q = count_fn("ppf", levels, mu[..., None], k[..., None])  # [M, N, H, G]
+    q = count_ppf(levels, mu[..., None], k[..., None])  # [M, N, H, G]
     q = q - q.mean(axis=-1, keepdims=True)
     g_sd = np.sqrt(np.mean(q**2, axis=-1))
     cov = np.empty((m, m, *mu.shape[1:]))
@@ -109,11 +160,11 @@ def exceedance(w: np.ndarray, mu: np.ndarray, k: np.ndarray, threshold: np.ndarr
     own = count_fn("cdf", np.floor(t)[None], mu, k)  # [M, n]
     lo, hi = own.min(axis=0), own.max(axis=0)
     for _ in range(BISECT):
-        act = hi - lo > 1e-12
+        act = hi - lo > 1e-10
         if not act.any():
             break
         mid = 0.5 * (lo[act] + hi[act])
-        q = np.sum(w[:, act] * count_fn("ppf", mid[None], mu[:, act], k[:, act]), axis=0)
+        q = np.sum(w[:, act] * count_ppf(mid[None], mu[:, act], k[:, act]), axis=0)
         below = q <= t[act]
         lo[act] = np.where(below, mid, lo[act])
         hi[act] = np.where(below, hi[act], mid)
