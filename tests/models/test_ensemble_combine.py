@@ -230,6 +230,13 @@ def test_train_cli_combines_a_loaded_run_without_retraining_it(clim_run, tmp_pat
     pred = pl.read_parquet(out / "predictions.parquet").filter(pl.col("split") == "test")
     want = pred.filter(pl.col("horizon") == 1).sort("origin_date")["predicted"].to_numpy()
     np.testing.assert_allclose(model.predict(dm.part("test")).counts[:, 0], want, rtol=1e-6)
+    # and forecasts: the loaded member predicts the as-of window and its ablated copies
+    from respicast.forecast.core import make_forecast
+
+    fc = make_forecast(
+        str(out), "2021-06-01", {"freshness": {"max_staleness_days": {"default": 400}}}
+    )
+    assert fc.days.height == 2 and fc.days["expected"].is_finite().all()
 
 
 def _copy(run: Path, to: Path) -> Path:
