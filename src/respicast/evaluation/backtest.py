@@ -77,8 +77,10 @@ def backtest_folds(origins: np.ndarray, embargo: int, bt) -> list:
 def run_backtest(cfg: DictConfig, dm: WindowDataModule, out_dir: Path) -> tuple[object, dict]:
     """Fit and predict every fold; returns the pooled EvaluationResult and per-fold metrics."""
     from respicast.evaluation import evaluate_predictions
+    from respicast.models.ensemble_loaded import refuse_in_backtest
     from respicast.training import fit_and_predict
 
+    refuse_in_backtest(cfg)  # an ensemble member loaded from a run cannot be refit per fold
     bt = cfg.get("backtest") or {}
     folds = backtest_folds(dm.labelled_origins(), dm.embargo, bt)
     if bt.get("last_test_year"):

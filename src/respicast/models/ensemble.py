@@ -1,16 +1,20 @@
-"""Several models of one run combined into one Forecaster: ``model=ensemble``.
+"""Several models combined into one Forecaster: ``model=ensemble``.
 
 The members are model configs under ``model.members`` (label -> config), trained on the same data
 and split as any model of the run, each with its own seed (run seed + its index, so two members of
 the same config make a seed ensemble) and its own run dir, ``members/<label>/`` (RunDir.member).
+A member given as ``{run: <dir of a respicast-train run>}`` is loaded, not trained
+(models.ensemble_loaded): it is neither fitted nor refit here.
 
-Combination: a linear pool of the members' count distributions, with weights per horizon either
-equal or proportional to 1 / WIS of each member on the validation part (never on test). The pool's
-expected count and peak probability are exact (weighted means of the members'); its count
-distribution is reported as the negative binomial with the pool's mean and variance (moment
-matching), which is what the quantiles, WIS, CRPS and coverage of the evaluation are computed from.
-A member without a count distribution of its own (a classifier's mean) gets an NB k per horizon
-fitted on its validation residuals, as the evaluation does for a single model.
+Combination (``model.combine``, models.ensemble_combine): ``linear_pool``, the mixture of the
+members' count distributions, or ``quantile_average``, the weighted mean of their quantile
+functions (Vincentization); either is reported as the negative binomial of its mean and variance,
+which is what the quantiles, WIS, CRPS and coverage of the evaluation are computed from (what is
+exact and what approximated: that module's docstring). Weights per horizon (``model.weights``):
+equal, proportional to 1 / WIS of each member, or the combination's lowest WIS (min_wis), fitted
+on the validation part (never on test). A member without a count distribution of its own (a
+classifier's mean) gets an NB k per horizon fitted on its validation residuals, as the evaluation
+does for a single model.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ import numpy as np
 from omegaconf import DictConfig, open_dict
 
 from respicast.dataset.windows import WindowSet
+from respicast.models.ensemble_combine import (
+    COMBINES,
+    linear_pool,
+    min_wis_weights,
+    quantile_average,
+    simplex_grid,
+)
+from respicast.models.ensemble_loaded import LoadedMember, is_loaded
 from respicast.models.forecaster import Prediction, forecaster_class
 
 if TYPE_CHECKING:
@@ -31,14 +43,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMBINES = ("linear_pool",)
+__all__ = ["Ensemble", "linear_pool", "member_config", "min_wis_weights", "simplex_grid"]
+
 WEIGHTS = ("equal", "inverse_wis", "min_wis")
 MAX_STACKED = 6  # members min_wis searches weights for (a simplex grid grows fast)
 FITTED_KEY = "ensemble"  # the combination's entry in the run's fitted state
 
 
 class Ensemble:
-    """A linear pool of member Forecasters (module docstring)."""
+    """Member Forecasters combined by a linear pool or a quantile average (module docstring)."""
 
     def __init__(
         self,
@@ -70,7 +83,11 @@ class Ensemble:
         """The members' own model objects, unchecked (config tests)."""
         from respicast.models.forecaster import instantiate_model
 
-        members = {str(k): instantiate_model(v, dims) for k, v in model_cfg.members.items()}
+        members = {
+            str(k): instantiate_model(v, dims)
+            for k, v in model_cfg.members.items()
+            if not is_loaded(v)  # a trained run's model: nothing to instantiate
+        }
         return cls._labelled(model_cfg, members)
 
     @classmethod
@@ -101,6 +118,10 @@ class Ensemble:
             log.info("ensemble: members train without the run's loggers (one log per training)")
         members, cfgs = {}, {}
         for i, label in enumerate(_labels(cfg)):
+            given = cfg.model.members[label]
+            if is_loaded(given):  # a trained run's model: loaded, not trained
+                members[label] = LoadedMember.open(label, given.run, cfg, dm, first_fit=True)
+                continue
             cfgs[label] = member_config(cfg, label, i)
             seed_everything(int(cfgs[label].seed), workers=True)
             members[label] = build_forecaster(cfgs[label], dm)
@@ -167,7 +188,7 @@ class Ensemble:
             k = np.stack([self._dispersion(lb, val_preds[lb]) for lb in labels])
             self.weights_ = np.stack(
                 [
-                    min_wis_weights(mu[:, :, h], k[:, :, h], val.y_count[:, h])
+                    min_wis_weights(mu[:, :, h], k[:, :, h], val.y_count[:, h], self.combine)
                     for h in range(horizon)
                 ],
                 axis=1,
@@ -227,6 +248,8 @@ class Ensemble:
         w = self.member_weights(windows.y_count.shape[1])[:, None, :]  # [M, 1, H]
         mu = np.stack([p.counts for p in preds.values()])  # [M, N, H]
         k = np.stack([self._dispersion(lb, p) for lb, p in preds.items()])
+        if self.combine == "quantile_average":
+            return Prediction.of(*quantile_average(w, mu, k, windows.threshold))
         prob = np.stack([p.peak_prob for p in preds.values()])
         return Prediction.of(*linear_pool(w, mu, k, prob))
 
@@ -240,6 +263,10 @@ class Ensemble:
             "labels": list(self.members),
             "weights": self.weights_,
             "val_k": self.val_k_,
+            # members loaded from other runs stay there: where (absolute, as they were loaded)
+            "loaded": {
+                lb: str(m.path) for lb, m in self.members.items() if isinstance(m, LoadedMember)
+            },
         }
         run_dir.write_fitted(state)
 
@@ -263,7 +290,11 @@ class Ensemble:
                 f"{run_dir.fitted_file}: holds no fitted ensemble; rerun respicast-train"
             )
         members, cfgs = {}, {}
+        loaded = state.get("loaded") or {}
         for i, label in enumerate(state["labels"]):
+            if label in loaded:  # the final model of the run it came from, checked again
+                members[label] = LoadedMember.open(label, loaded[label], cfg, dm, first_fit=False)
+                continue
             cfgs[label] = member_config(cfg, label, i)
             member_cls = forecaster_class(cfgs[label].model)
             rd = run_dir.member(label)
@@ -289,6 +320,8 @@ def member_config(cfg: DictConfig, label: str, index: int) -> DictConfig:
     members = cfg.model.get("members") or {}
     if label not in members:
         raise ValueError(f"model.members: no member {label!r} (members: {list(members)})")
+    if is_loaded(members[label]):
+        raise ValueError(f"model.members.{label}: loaded from a run, it has no model config")
     if "members" in members[label]:
         raise ValueError(f"model.members.{label}: an ensemble cannot be a member of an ensemble")
     run = RunDir(Path(str(cfg.trainer.default_root_dir)))
@@ -297,61 +330,3 @@ def member_config(cfg: DictConfig, label: str, index: int) -> DictConfig:
         out.model = members[label].copy()
         out.seed = int(cfg.get("seed", 0)) + index
     return out
-
-
-def linear_pool(
-    w: np.ndarray, mu: np.ndarray, k: np.ndarray, prob: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, peak probability and moment-matched NB k of the mixture sum_i w_i NB(mu_i, k_i).
-
-    w [M, 1, H] (or broadcastable), mu/k/prob [M, N, H]. The mixture's variance is
-    sum_i w_i (var_i + mu_i^2) - mean^2 with var_i = mu_i + mu_i^2 / k_i; k = mean^2 / (var - mean),
-    inf (Poisson) when the mixture is not overdispersed. A peak probability that is NaN for one
-    member (undefined threshold) is NaN for the pool."""
-    mean = np.sum(w * mu, axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_i = mu + np.where(np.isinf(k), 0.0, mu**2 / k)
-        var = np.sum(w * (var_i + mu**2), axis=0) - mean**2
-        excess = var - mean
-        k_pool = np.where(excess > 1e-12 * np.maximum(mean, 1.0), mean**2 / excess, np.inf)
-    return mean, np.sum(w * prob, axis=0), k_pool
-
-
-def simplex_grid(m: int, step: float) -> np.ndarray:
-    """[G, m] every weight vector on the simplex whose entries are multiples of ``step``."""
-    n = round(1 / step)
-
-    def parts(total: int, k: int):
-        if k == 1:
-            yield (total,)
-            return
-        for first in range(total, -1, -1):
-            for rest in parts(total - first, k - 1):
-                yield (first, *rest)
-
-    return np.array(list(parts(n, m)), dtype=float) / n
-
-
-def min_wis_weights(mu: np.ndarray, k: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """[M] weights of the linear pool with the lowest mean WIS (hub levels) on these rows.
-
-    mu, k [M, N] (members' means and NB k), y [N] observed (NaN rows ignored). The pool's
-    quantiles are integers, so WIS is a step function of the weights: the search is a simplex grid
-    (step 0.05 up to 3 members, 0.1 beyond), and among equal scores the most even weights win."""
-    from respicast.evaluation.proper_scores import wis_parts
-    from respicast.evaluation.quantiles import HUB_LEVELS, count_quantiles
-
-    ok = np.isfinite(y) & np.all(np.isfinite(mu), axis=0)
-    mu, k, y = mu[:, ok], k[:, ok], y[ok]
-    m = mu.shape[0]
-    grid = simplex_grid(m, 0.05 if m <= 3 else 0.1)
-    best, best_w = np.inf, np.full(m, 1.0 / m)
-    for w in grid:
-        mean, _, k_pool = linear_pool(w[:, None], mu, k, np.zeros_like(mu))
-        score = float(
-            np.mean(wis_parts(y, count_quantiles(mean, k_pool, HUB_LEVELS), HUB_LEVELS)["wis"])
-        )
-        score += 1e-9 * float(np.sum((w - 1.0 / m) ** 2))  # ties: the most even weights
-        if score < best:
-            best, best_w = score, w
-    return best_w
