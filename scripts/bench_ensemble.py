@@ -7,10 +7,13 @@ Usage:
 For each dataset, three `respicast-eval` backtests (pooled rolling origin, every fold refit; the
 same folds as scripts/bench_skill.py): the baseline member (the forecasting GLM), the deep member
 (the best deep model of the skill table on that dataset) and `model=ensemble` with those two as
-members (weights: the config's default). The table scores each on the SAME test rows: pooled
-AUROC of the peak probability, mean WIS (hub quantile levels) and the 80 % / 95 % interval
-coverage, and the paired differences ensemble - member with week-block bootstrap 95 % CIs
-(ΔAUROC > 0 and ΔWIS < 0 favour the ensemble). Runs whose metrics.json exists are reused.
+members (weights: the config's default), and climatology as the reference. The table scores each
+on the SAME test rows: pooled AUROC of the peak probability, mean WIS (hub quantile levels), the
+80 % / 95 % coverage of the central intervals of whole counts and of the randomised PIT intervals
+(pit80/pit95: for counts, the interval of whole counts holds more than its level by construction),
+the paired differences ensemble - member with week-block bootstrap 95 % CIs (ΔAUROC > 0 and
+ΔWIS < 0 favour the ensemble), and each model's ΔWIS against climatology with its CI (issue 16's
+target: the best model's WIS below climatology's). Runs whose metrics.json exists are reused.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ DATASETS = {
     "chicago": (["data=chicago_nmmaps", "backtest.first_test_year=1994"], "lstm"),
 }
 BASELINE = "glm_dlnm"
+REFERENCE = "climatology"
 
 
 def plan(dataset: str) -> dict[str, list[str]]:
@@ -47,6 +51,7 @@ def plan(dataset: str) -> dict[str, list[str]]:
     data, deep = DATASETS[dataset]
     return {
         BASELINE: [f"model={BASELINE}", *data],
+        REFERENCE: [f"model={REFERENCE}", *data],
         deep: [f"model={deep}", *data],
         "ensemble": ["model=ensemble", f"model@model.members.net={deep}", *data],
     }
@@ -72,7 +77,11 @@ def test_rows(run_dir: Path) -> pl.DataFrame:
     frame = frame.filter(pl.col("peak").is_not_null() & pl.col("observed").is_not_null())
     scores = row_scores(frame, HUB_LEVELS, str(run_dir))
     return frame.select(*KEY, "target_date", "peak", "peak_prob").with_columns(
-        wis=scores["wis"], cover80=scores["cover80"], cover95=scores["cover95"]
+        wis=scores["wis"],
+        cover80=scores["cover80"],
+        cover95=scores["cover95"],
+        pit80=scores["pit_cover80"],
+        pit95=scores["pit_cover95"],
     )
 
 
@@ -101,8 +110,9 @@ def table(dataset: str, runs: dict[str, Path], n_boot: int) -> str:
     lines = [
         f"### {dataset}: ensemble vs its members (pooled backtest, same test rows)",
         "",
-        "| model | h | AUROC | WIS | cover80 | cover95 | ΔAUROC ens − model | ΔWIS ens − model |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | h | AUROC | WIS | cover80 / 95 | pit80 / 95 | ΔAUROC ens − model "
+        "| ΔWIS ens − model | ΔWIS model − climatology |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for h in HORIZONS:
         rows = {
@@ -111,18 +121,25 @@ def table(dataset: str, runs: dict[str, Path], n_boot: int) -> str:
         }
         ens = rows["ensemble"]
         y, weeks = ens["peak"].to_numpy().astype(int), iso_week_ids(ens["target_date"])
+        ref = rows[REFERENCE]
         for label, g in rows.items():
             p, w = g["peak_prob"].to_numpy(), g["wis"].to_numpy()
-            d_auc, d_wis = ("—", "—")
+            d_auc, d_wis, d_ref = ("—", "—", "—")
             if label != "ensemble":
                 da, dw = paired(
                     y, ens["peak_prob"].to_numpy(), p, ens["wis"].to_numpy(), w, weeks, n_boot
                 )
                 d_auc, d_wis = _ci(da), _ci(dw)
+            if label != REFERENCE:
+                _, dr = paired(
+                    y, p, ref["peak_prob"].to_numpy(), w, ref["wis"].to_numpy(), weeks, n_boot
+                )
+                d_ref = _ci(dr)
+            cover = " / ".join(f"{np.mean(g[c].to_numpy()):.3f}" for c in ("cover80", "cover95"))
+            pit = " / ".join(f"{np.mean(g[c].to_numpy()):.3f}" for c in ("pit80", "pit95"))
             lines.append(
-                f"| {label} | {h} | {auroc(y, p):.3f} | {np.mean(w):.3f} | "
-                f"{np.mean(g['cover80'].to_numpy()):.3f} | {np.mean(g['cover95'].to_numpy()):.3f} "
-                f"| {d_auc} | {d_wis} |"
+                f"| {label} | {h} | {auroc(y, p):.3f} | {np.mean(w):.3f} | {cover} | {pit} "
+                f"| {d_auc} | {d_wis} | {d_ref} |"
             )
     return "\n".join(lines)
 
