@@ -6,7 +6,13 @@ import pytest
 
 from respicast.dataset.datamodule import WindowDataModule
 from respicast.dataset.panel import PanelTable
-from respicast.dataset.panel_datamodule import PanelDataModule, RowView, make_datamodule
+from respicast.dataset.panel_datamodule import (
+    LOG_LEVEL_NAME,
+    LOG_LEVEL_SD,
+    PanelDataModule,
+    RowView,
+    make_datamodule,
+)
 from respicast.evaluation.per_series import per_series_metrics
 from respicast.models.baselines.climatology import Climatology
 from respicast.models.per_series import PerSeriesForecaster, series_part
@@ -61,6 +67,40 @@ def test_row_view_gathers_like_the_materialised_array():
     np.testing.assert_array_equal(rv[:, -1, :], dense[:, -1, :])  # any other key: on the array
     plain = RowView(view, rows)
     np.testing.assert_array_equal(np.asarray(plain), view[rows])
+    per_row = np.arange(5.0)[:, None] * 10
+    both = RowView(view, rows, static, series, per_row)
+    assert both.shape == (5, 2, 5)
+    np.testing.assert_array_equal(np.asarray(both)[..., 4], np.repeat(per_row, 2, axis=1))
+    np.testing.assert_array_equal(np.asarray(both[1:4])[..., 4], np.repeat(per_row[1:4], 2, 1))
+
+
+def test_each_window_carries_its_series_scale_at_the_origin(make_table):
+    # series 100x apart: the net reads history as count / level and needs the scale itself
+    big = _panel(make_table)
+    big = PanelTable(
+        big.frame.with_columns(
+            pl.when(pl.col("zone") == "z2")
+            .then(pl.col("admissions") * 100)
+            .otherwise(pl.col("admissions"))
+            .alias("admissions")
+        ),
+        big.target,
+        big.columns,
+        big.keys,
+        big.static,
+    )
+    dm = PanelDataModule(CFG, panel=big)
+    dm.setup()
+    ws = dm.part("train")
+    col = ws.past_names.index(LOG_LEVEL_NAME)
+    past = np.asarray(ws.past)
+    scale = past[:, :, col]
+    assert np.all(scale == scale[:, :1])  # constant over the window: the origin's own value
+    np.testing.assert_allclose(
+        scale[:, 0], np.log(np.clip(ws.level, 1e-2, None)) / LOG_LEVEL_SD, rtol=1e-5
+    )
+    gap = scale[ws.series == 2, 0].mean() - scale[ws.series == 0, 0].mean()
+    assert gap == pytest.approx(np.log(100) / LOG_LEVEL_SD, abs=0.1)
 
 
 def test_every_series_is_split_at_the_same_dates(make_table):

@@ -6,7 +6,10 @@ and the parts stay views. The heavy arrays (history, past, future) are ``RowView
 panel's flat buffers (dataset.panel): a window is gathered only when indexed, so memory does not
 grow with lookback x samples x series. A series' static attributes and a one-hot of its key
 values are appended to its past channels as constant inputs (group ``static``): a global net
-tells the series apart with no change to its architecture.
+tells the series apart with no change to its architecture. So is the log of the series' level at
+the origin (its trailing mean count, known at t): the nets read history as count / level, and
+without the scale they cannot tell a series of 0.2 a day, whose history is mostly noise, from one
+of 50 a day (the scale as an input, as in DeepAR).
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from respicast.dataset.windows import WindowSet
 log = logging.getLogger(__name__)
 
 STATIC_GROUP = "static"
+LOG_LEVEL_NAME = "static:log_level"
+LOG_LEVEL_SD = 3.0  # log levels of 0.01 .. 1000 a day land in about [-1.5, 2.3]
 
 
 class RowView:
-    """Rows ``rows`` of a sliding-window view (with a series' static vector appended to each step
-    when ``static`` is given); materialised only when indexed or converted."""
+    """Rows ``rows`` of a sliding-window view, materialised only when indexed or converted. Each
+    step gets a series' static vector appended when ``static`` is given (``series``: each row's
+    series) and a row's own constants when ``per_row`` is ([rows, c])."""
 
     def __init__(
         self,
@@ -35,14 +41,17 @@ class RowView:
         rows: np.ndarray,
         static: np.ndarray | None = None,
         series: np.ndarray | None = None,
+        per_row: np.ndarray | None = None,
     ):
         self.view, self.rows, self.static, self.series = view, rows, static, series
+        self.per_row = per_row
 
     @property
     def shape(self) -> tuple[int, ...]:
         rest = list(self.view.shape[1:])
-        if self.static is not None:
-            rest[-1] += self.static.shape[1]
+        for extra in (self.static, self.per_row):
+            if extra is not None:
+                rest[-1] += extra.shape[1]
         return (len(self.rows), *rest)
 
     @property
@@ -58,12 +67,19 @@ class RowView:
 
     def _gather(self, pos) -> np.ndarray:
         out = self.view[self.rows[pos]]
-        if self.static is None:
+        parts = [out]
+        if self.static is not None:
+            parts.append(self.static[self.series[pos]])
+        if self.per_row is not None:
+            parts.append(self.per_row[pos])
+        if len(parts) == 1:
             return out
-        s = self.static[self.series[pos]]
         steps = out.shape[-2]
-        s = np.broadcast_to(s[..., None, :], (*s.shape[:-1], steps, s.shape[-1]))
-        return np.concatenate([out, s.astype(out.dtype)], axis=-1)
+        parts[1:] = [
+            np.broadcast_to(p[..., None, :], (*p.shape[:-1], steps, p.shape[-1])).astype(out.dtype)
+            for p in parts[1:]
+        ]
+        return np.concatenate(parts, axis=-1)
 
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
@@ -83,6 +99,7 @@ class RowView:
                 self.rows[key],
                 self.static,
                 None if self.series is None else self.series[key],
+                None if self.per_row is None else self.per_row[key],
             )
         return np.asarray(self)[key]  # anything else: on the materialised array
 
@@ -121,6 +138,9 @@ def windows_at(pw, order: np.ndarray) -> WindowSet:
     onehot, onehot_names = _one_hot(pw.series, pw.keys)
     static = np.concatenate([pw.static, onehot], axis=1).astype(np.float32)
     static_names = [f"static:{n}" for n in [*pw.static_names, *onehot_names]]
+    level = pw.level_flat[g]
+    # the series' scale at the origin (a fixed transform: nothing is fitted, nothing leaks)
+    log_level = np.log(np.clip(np.nan_to_num(level, nan=1.0), 1e-2, None))[:, None] / LOG_LEVEL_SD
     y = np.array(pw.y_count_v[g + 1])
     thr = pw.threshold_flat[g]
     from respicast.dataset.build import _peak_labels
@@ -128,15 +148,21 @@ def windows_at(pw, order: np.ndarray) -> WindowSet:
     return WindowSet(
         origins=pw.origins[order],
         history=RowView(pw.history_v, g - (L - 1)),
-        past=RowView(pw.past_v, g - (L - 1), static if static.shape[1] else None, series),
+        past=RowView(
+            pw.past_v,
+            g - (L - 1),
+            static if static.shape[1] else None,
+            series,
+            log_level.astype(np.float32),
+        ),
         future=RowView(pw.future_v, g + 1),
-        level=pw.level_flat[g],
+        level=level,
         threshold=thr,
         y_count=y,
         y_peak=_peak_labels(y, thr),
-        past_names=[*pw.past_names, *static_names],
+        past_names=[*pw.past_names, *static_names, LOG_LEVEL_NAME],
         future_names=pw.future_names,
-        past_groups=[*pw.past_groups, *[STATIC_GROUP] * len(static_names)],
+        past_groups=[*pw.past_groups, *[STATIC_GROUP] * (len(static_names) + 1)],
         future_groups=pw.future_groups,
         series=series,
         step_days=pw.step_days,
