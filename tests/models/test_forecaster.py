@@ -68,6 +68,9 @@ def test_rows_without_a_threshold_get_a_null_probability_and_label(data):
     assert frame["peak_prob"].null_count() == 5 * h
     assert frame.filter(pl.col("peak_prob").is_null())["threshold"].is_nan().all()
     assert not frame["peak_prob"].is_nan().any()
+    prob[7] = np.nan  # a model failure on a row with a threshold is not hidden
+    frame = predictions_frame(ws, Prediction.of(np.ones((n, h)), prob), model="m", split="test")
+    assert frame["peak_prob"].is_nan().sum() == h
 
 
 def test_the_config_target_decides_the_forecaster():

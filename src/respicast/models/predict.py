@@ -34,10 +34,6 @@ def predictions_frame(
     column when the model has a count distribution of its own."""
     n, h = ws.y_count.shape
     peak = ws.y_peak.reshape(-1)
-    # no threshold (too little history yet): no label and no probability, both null
-    prob = np.where(
-        np.repeat(np.isfinite(ws.threshold), h), prediction.peak_prob.reshape(-1), np.nan
-    )
     frame = pl.DataFrame(
         {
             "origin_date": np.repeat(ws.origins, h),
@@ -46,13 +42,22 @@ def predictions_frame(
             "observed": ws.y_count.reshape(-1).astype(float),
             "predicted": prediction.counts.reshape(-1),
             "peak": pl.Series(peak, dtype=pl.Float64).fill_nan(None).cast(pl.Int8),
-            "peak_prob": pl.Series(prob, dtype=pl.Float64).fill_nan(None),
+            "peak_prob": prediction.peak_prob.reshape(-1).astype(float),
             "threshold": np.repeat(ws.threshold, h).astype(float),
             "model": [model] * (n * h),
             "split": [split] * (n * h),
             "fold": np.full(n * h, fold, dtype=np.int32),
         }
-    ).with_columns(pl.col("origin_date").cast(pl.Date), pl.col("target_date").cast(pl.Date))
+    ).with_columns(
+        pl.col("origin_date").cast(pl.Date),
+        pl.col("target_date").cast(pl.Date),
+        # no threshold (too little history yet): no label and no probability, both null; a NaN
+        # where a threshold exists stays NaN, for evaluation to refuse
+        pl.when(pl.col("threshold").is_nan())
+        .then(None)
+        .otherwise(pl.col("peak_prob"))
+        .alias("peak_prob"),
+    )
     if prediction.dispersion is None:
         return frame
     k = pl.Series("dispersion", prediction.dispersion.reshape(-1), dtype=pl.Float64)
